@@ -1,0 +1,1 @@
+"""dealtrail's shared library: event store, projections, HTTP conventions, auth, settings."""

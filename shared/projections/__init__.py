@@ -1,0 +1,23 @@
+"""Read models fed from the event store: runner, leader election, rebuild."""
+
+from shared.projections.base import Projection, lock_key
+from shared.projections.rebuild import RebuildReport, rebuild
+from shared.projections.runner import (
+    InjectedCrashError,
+    ProjectionRunner,
+    ProjectionStatus,
+    apply_batch,
+    read_checkpoint,
+)
+
+__all__ = [
+    "InjectedCrashError",
+    "Projection",
+    "ProjectionRunner",
+    "ProjectionStatus",
+    "RebuildReport",
+    "apply_batch",
+    "lock_key",
+    "read_checkpoint",
+    "rebuild",
+]

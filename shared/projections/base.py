@@ -1,0 +1,35 @@
+"""What a projection is: a name, the tables it owns, and a batch handler."""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+
+import asyncpg
+
+from shared.eventstore.types import RecordedEvent
+
+
+class Projection(ABC):
+    """A read model built from the service's events.
+
+    ``apply`` receives events in feed order inside the transaction that also
+    advances the checkpoint, so its effects happen exactly once. It must use
+    unqualified table names: a rebuild runs the same handler against fresh
+    copies of ``tables`` in a shadow schema placed first on the search path.
+    Tables must not use ``serial`` columns (a rebuilt copy would share the
+    sequence of the table it replaces); identity columns are fine.
+    """
+
+    name: str
+    tables: tuple[str, ...] = ()
+
+    @abstractmethod
+    async def apply(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
+        """Apply a batch of events to this projection's tables."""
+
+
+def lock_key(schema: str, name: str) -> int:
+    """Stable 64-bit advisory-lock key for one projection in one schema."""
+    digest = hashlib.sha256(f"{schema}.{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
