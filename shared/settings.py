@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    embedded_pg_port: int = 5433
     host: str = "127.0.0.1"
     accounts_port: int = 8001
     deals_port: int = 8002

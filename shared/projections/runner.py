@@ -73,6 +73,9 @@ async def apply_batch(
         return 0
     async with conn.transaction():
         row = await conn.fetchrow(_LOCK_CHECKPOINT, projection.name)
+        if row is None:
+            await conn.execute(_ENSURE_CHECKPOINT, projection.name)
+            row = await conn.fetchrow(_LOCK_CHECKPOINT, projection.name)
         checkpoint = Cursor(row["tx_id"], row["position"])
         events = await store.read_all(checkpoint, batch_size, conn=conn)
         if not events:

@@ -1,0 +1,1 @@
+"""dealtrail's two services: accounts and deals."""

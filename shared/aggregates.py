@@ -1,0 +1,102 @@
+"""Load → fold → decide → append, the same for every aggregate of both services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from shared.eventstore import AppendResult, EventStore, NewEvent, RecordedEvent
+from shared.serde import from_data, to_data
+
+S = TypeVar("S")
+C = TypeVar("C")
+E = TypeVar("E")
+
+
+class UnknownEventTypeError(LookupError):
+    """A stored event type that the domain does not know."""
+
+
+@dataclass(frozen=True)
+class EventCodec:
+    """Domain events ↔ stored (type, data). The event class name is the stored type.
+
+    ``encode_hook`` / ``decode_hook`` let a service transform one event's data
+    on the way in and out (the accounts service encrypts personal fields).
+    """
+
+    types: Mapping[str, type]
+    encode_hook: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+    decode_hook: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
+
+    def encode(self, event: Any) -> NewEvent:
+        name = type(event).__name__
+        data = to_data(event)
+        if self.encode_hook is not None:
+            data = self.encode_hook(name, data)
+        return NewEvent(name, data)
+
+    def decode(self, recorded: RecordedEvent) -> Any:
+        cls = self.types.get(recorded.type)
+        if cls is None:
+            raise UnknownEventTypeError(recorded.type)
+        data = recorded.data
+        if self.decode_hook is not None:
+            data = self.decode_hook(recorded.type, data)
+        return from_data(cls, data)
+
+
+@dataclass(frozen=True)
+class Aggregate(Generic[S, C, E]):
+    """How one kind of stream is folded and decided."""
+
+    stream_type: str
+    initial: Callable[[str], S]
+    decide: Callable[[S, C], list[E]]
+    evolve: Callable[[S, E], S]
+    codec: EventCodec
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded(Generic[S]):
+    state: S
+    version: int
+
+
+class Repository(Generic[S, C, E]):
+    """Reads and writes one aggregate type through the event store."""
+
+    def __init__(self, store: EventStore, aggregate: Aggregate[S, C, E]) -> None:
+        self.store = store
+        self.aggregate = aggregate
+
+    async def load(
+        self, stream_id: str, *, to_version: int | None = None, as_of: datetime | None = None
+    ) -> Loaded[S]:
+        """The aggregate folded from its events (up to a version or a moment)."""
+        events = await self.store.read_stream(stream_id, to_version=to_version, as_of=as_of)
+        state = self.aggregate.initial(stream_id)
+        for recorded in events:
+            state = self.aggregate.evolve(state, self.aggregate.codec.decode(recorded))
+        return Loaded(state, events[-1].version if events else 0)
+
+    def apply(self, state: S, events: list[E]) -> S:
+        """Fold new (not yet stored) events onto ``state``."""
+        for event in events:
+            state = self.aggregate.evolve(state, event)
+        return state
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: list[E],
+        metadata: dict[str, Any],
+        **kwargs: Any,
+    ) -> AppendResult:
+        new = [self.aggregate.codec.encode(e) for e in events]
+        return await self.store.append(
+            stream_id, self.aggregate.stream_type, expected_version, new, metadata, **kwargs
+        )

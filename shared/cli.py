@@ -1,0 +1,261 @@
+"""``dealtrail``: run, migrate, verify, rebuild, replay, and dev tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import typer
+
+from shared.embedded_pg import EmbeddedPostgres, _pid_alive
+from shared.http.auth import Role, issue_token
+from shared.settings import Settings
+
+app = typer.Typer(help="dealtrail: event-sourced deal tracking.", no_args_is_help=True)
+
+SERVICES = {
+    "accounts": "services.accounts.app",
+    "deals": "services.deals.app",
+}
+DATABASE = "dealtrail"
+
+ServiceOpt = Annotated[str, typer.Option("--service", "-s", help="accounts or deals")]
+
+
+def _spec(service: str):
+    if service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}; use one of {', '.join(SERVICES)}")
+    return importlib.import_module(SERVICES[service]).service_spec()
+
+
+@contextlib.asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[str]:
+    """DATABASE_URL, or the embedded server (reused if `make run` already started it)."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    server = EmbeddedPostgres(settings.data_dir.resolve(), port=settings.embedded_pg_port)
+    if _pid_alive(server.pgdata / "postmaster.pid"):
+        yield server.url(DATABASE)
+        return
+    server.start()
+    try:
+        yield await server.ensure_database(DATABASE)
+    finally:
+        server.stop()
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the migrations of both services."""
+    from shared.migrate import upgrade_all
+
+    async def main() -> None:
+        async with database(Settings()) as url:
+            await upgrade_all(url)
+            typer.echo("migrated: " + ", ".join(SERVICES))
+
+    asyncio.run(main())
+
+
+@app.command()
+def token(
+    role: Annotated[Role, typer.Option(help="rep, manager, auditor, admin or service")],
+    sub: Annotated[str, typer.Option(help="the user id the token speaks for")],
+    days: Annotated[int, typer.Option(help="validity in days")] = 30,
+) -> None:
+    """Print a bearer token signed with the configured secret."""
+    from datetime import timedelta
+
+    settings = Settings()
+    typer.echo(issue_token(settings.signing_secret, sub, role, ttl=timedelta(days=days)))
+
+
+@app.command()
+def verify(
+    service: ServiceOpt = "deals",
+    stream: Annotated[str | None, typer.Option(help="one stream only")] = None,
+) -> None:
+    """Walk the hash chains; exit 1 and name the first broken link if history was altered."""
+    from shared.db import create_pool
+    from shared.eventstore import verify as verify_chains
+
+    spec = _spec(service)
+
+    async def main() -> bool:
+        async with database(Settings()) as url:
+            pool = await create_pool(url, spec.schema, min_size=1, max_size=2)
+            try:
+                report = await verify_chains(pool, stream)
+            finally:
+                await pool.close()
+        typer.echo(json.dumps(report.to_public(), indent=2))
+        return report.ok
+
+    if not asyncio.run(main()):
+        raise typer.Exit(1)
+
+
+@app.command()
+def rebuild(name: str, service: ServiceOpt = "deals") -> None:
+    """Rebuild projection NAME from event zero beside the live one, then swap it in."""
+    from shared.db import create_pool
+    from shared.eventstore import EventStore
+    from shared.projections import rebuild as rebuild_projection
+
+    spec = _spec(service)
+    settings = Settings()
+    projections = {p.name: p for p in spec.projections(settings)}
+    if name not in projections:
+        known = ", ".join(sorted(projections)) or "none"
+        raise typer.BadParameter(f"no projection {name!r} in {service} (known: {known})")
+
+    async def main() -> None:
+        async with database(settings) as url:
+            pool = await create_pool(url, spec.schema, min_size=1, max_size=2)
+            try:
+                store = EventStore(pool, upcasters=spec.upcasters)
+                report = await rebuild_projection(store, url, spec.schema, projections[name])
+            finally:
+                await pool.close()
+        typer.echo(
+            f"rebuilt {name}: {report.events} events in {report.seconds:.2f}s "
+            f"({report.rate:,.0f} events/s)"
+        )
+
+    asyncio.run(main())
+
+
+@app.command()
+def replay(stream: str, service: ServiceOpt = "deals") -> None:
+    """Print a stream's events and the folded state after each one."""
+    from shared.db import create_pool
+    from shared.eventstore import EventStore
+    from shared.serde import to_data
+
+    spec = _spec(service)
+    aggregates = getattr(importlib.import_module(SERVICES[service]), "AGGREGATES", {})
+
+    async def main() -> None:
+        async with database(Settings()) as url:
+            pool = await create_pool(url, spec.schema, min_size=1, max_size=2)
+            try:
+                events = await EventStore(pool, upcasters=spec.upcasters).read_stream(stream)
+            finally:
+                await pool.close()
+        if not events:
+            typer.echo(f"no stream {stream!r} in {service}", err=True)
+            raise typer.Exit(1)
+        aggregate = aggregates.get(events[0].stream_type)
+        state: Any = aggregate.initial(stream) if aggregate else None
+        for event in events:
+            typer.echo(json.dumps(event.to_public(), ensure_ascii=False))
+            if aggregate is not None:
+                state = aggregate.evolve(state, aggregate.codec.decode(event))
+                typer.echo("  state: " + json.dumps(to_data(state), ensure_ascii=False))
+
+    asyncio.run(main())
+
+
+@app.command()
+def run(
+    accounts_port: Annotated[int | None, typer.Option(help="default: ACCOUNTS_PORT")] = None,
+    deals_port: Annotated[int | None, typer.Option(help="default: DEALS_PORT")] = None,
+) -> None:
+    """Start PostgreSQL (embedded unless DATABASE_URL is set), migrate, serve both services."""
+    from shared.migrate import upgrade_all
+
+    settings = Settings()
+    ports = {
+        "accounts": accounts_port or settings.accounts_port,
+        "deals": deals_port or settings.deals_port,
+    }
+    server: EmbeddedPostgres | None = None
+    if settings.database_url:
+        url = settings.database_url
+    else:
+        server = EmbeddedPostgres(settings.data_dir.resolve(), port=settings.embedded_pg_port)
+        server.start()
+        url = asyncio.run(server.ensure_database(DATABASE))
+    children: list[subprocess.Popen] = []
+    stopping = False
+
+    def shut_down(*_: Any) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if server is not None:
+            server.stop()
+
+    signal.signal(signal.SIGTERM, lambda *_: (shut_down(), sys.exit(0)))
+    signal.signal(signal.SIGINT, lambda *_: (shut_down(), sys.exit(0)))
+    try:
+        asyncio.run(upgrade_all(url))
+        _ = settings.signing_secret, settings.master_key_bytes  # created once, before the children
+        env = {**os.environ, "DATABASE_URL": url}
+        env.setdefault("ACCOUNTS_URL", f"http://{settings.host}:{ports['accounts']}")
+        env.setdefault("DEALS_URL", f"http://{settings.host}:{ports['deals']}")
+        for name, port in ports.items():
+            children.append(
+                subprocess.Popen(
+                    [
+                        sys.executable, "-m", "uvicorn", f"{SERVICES[name]}:create_app",
+                        "--factory", "--host", settings.host, "--port", str(port),
+                        "--no-access-log", "--timeout-graceful-shutdown", "5",
+                    ],
+                    env=env,
+                )
+            )  # fmt: skip
+        _print_welcome(settings, ports, embedded=server is not None)
+        while all(child.poll() is None for child in children):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                children[0].wait(0.5)
+        failed = [c for c in children if c.poll() not in (None, 0)]
+        if failed:
+            typer.echo("a service stopped unexpectedly; shutting down", err=True)
+            raise typer.Exit(1)
+    finally:
+        shut_down()
+
+
+def _print_welcome(settings: Settings, ports: dict[str, int], *, embedded: bool) -> None:
+    lines = ["", "dealtrail is starting:"]
+    for name, port in ports.items():
+        base = f"http://{settings.host}:{port}"
+        lines.append(f"  {name:9} {base}   docs {base}/docs   feed {base}/events")
+    if embedded:
+        lines.append(f"  postgres  embedded, data in {settings.data_dir.resolve()}/pg")
+    lines.append("")
+    lines.append("dev tokens (Authorization: Bearer <token>):")
+    for role in Role:
+        lines.append(
+            f"  {role.value:8} {issue_token(settings.signing_secret, f'dev-{role.value}', role)}"
+        )
+    lines.append("")
+    lines.append("Ctrl-C stops everything.")
+    typer.echo("\n".join(lines))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""HTTP conventions shared by both services."""
