@@ -78,3 +78,29 @@ async def pool(db_url: str, schema: str) -> AsyncIterator[asyncpg.Pool]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def store(pool: asyncpg.Pool) -> EventStore:
     return EventStore(pool)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def migrated_db(pg_server: str) -> AsyncIterator[str]:
+    """A fresh database with both services' migrations applied."""
+    from shared.migrate import upgrade_all
+
+    if os.environ.get("TEST_DATABASE_URL"):
+        # one shared database: schemas are the services' own, so start clean
+        url = pg_server
+        conn = await asyncpg.connect(url)
+        try:
+            for name in ("accounts", "deals"):
+                await conn.execute("drop schema if exists " + quote_ident(name) + " cascade")
+        finally:
+            await conn.close()
+    else:
+        name = "svc_" + uuid.uuid4().hex[:10]
+        conn = await asyncpg.connect(pg_server)
+        try:
+            await conn.execute("create database " + quote_ident(name))
+        finally:
+            await conn.close()
+        url = pg_server.rsplit("/", 1)[0] + "/" + name
+    await upgrade_all(url)
+    yield url
