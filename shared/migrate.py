@@ -37,7 +37,7 @@ def _config(service: str, schema: str, connection: Any) -> Config:
 
 
 async def upgrade(
-    url: str, service: str, schema: str | None = None, revision: str = "head"
+    url: str, service: str, schema: str | None = None, revision: str = "heads"
 ) -> None:
     """Bring ``service``'s schema up to ``revision``."""
     schema = schema or SERVICES[service]
