@@ -1,4 +1,4 @@
-"""``dealtrail``: run, migrate, verify, rebuild, replay, and dev tokens."""
+"""``dealtrail``: run, migrate, verify, rebuild, replay, audit exports, and dev tokens."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -224,13 +224,12 @@ def run(
                 )
             )  # fmt: skip
         _print_welcome(settings, ports, embedded=server is not None)
-        while all(child.poll() is None for child in children):
+        watched = children + ([server.process] if server and server.process else [])
+        while all(proc.poll() is None for proc in watched):
             with contextlib.suppress(subprocess.TimeoutExpired):
                 children[0].wait(0.5)
-        failed = [c for c in children if c.poll() not in (None, 0)]
-        if failed:
-            typer.echo("a service stopped unexpectedly; shutting down", err=True)
-            raise typer.Exit(1)
+        typer.echo("a process stopped unexpectedly; shutting everything down", err=True)
+        raise typer.Exit(1)
     finally:
         shut_down()
 
@@ -251,6 +250,69 @@ def _print_welcome(settings: Settings, ports: dict[str, int], *, embedded: bool)
     lines.append("")
     lines.append("Ctrl-C stops everything.")
     typer.echo("\n".join(lines))
+
+
+audit_app = typer.Typer(help="Audit exports: write one, check one offline.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+def _moment(value: str | None) -> Any:
+    from shared.audit import parse_moment
+
+    try:
+        return parse_moment(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not an RFC 3339 time: {value!r}") from exc
+
+
+@audit_app.command("export")
+def audit_export(
+    service: ServiceOpt = "deals",
+    start: Annotated[str | None, typer.Option("--from", help="RFC 3339, inclusive")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="RFC 3339, exclusive")] = None,
+    stream_type: Annotated[str | None, typer.Option(help="only this stream type")] = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="file; - for stdout")] = "-",
+) -> None:
+    """Write an NDJSON export of events with metadata and hashes (constant memory)."""
+    from shared.audit import export_lines
+    from shared.db import create_pool
+
+    spec = _spec(service)
+    frm, to = _moment(start), _moment(end)
+
+    async def main(out: TextIO) -> None:
+        async with database(Settings()) as url:
+            pool = await create_pool(url, spec.schema, min_size=1, max_size=2)
+            try:
+                lines = export_lines(
+                    pool, service=service, start=frm, end=to, stream_type=stream_type
+                )
+                async for line in lines:
+                    out.write(line + "\n")
+            finally:
+                await pool.close()
+
+    out = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115
+    try:
+        asyncio.run(main(out))
+    finally:
+        if out is not sys.stdout:
+            out.close()
+
+
+@audit_app.command("verify")
+def audit_verify(file: str) -> None:
+    """Check an export offline against its hashes; exit 1 names the first problem."""
+    from shared.audit import verify_export
+
+    try:
+        with open(file, encoding="utf-8") as lines:
+            report = verify_export(lines)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"cannot read {file}: {exc}") from exc
+    typer.echo(json.dumps(report.to_public(), indent=2))
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover - console entry point
