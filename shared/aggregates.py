@@ -75,9 +75,15 @@ class Repository(Generic[S, C, E]):
     async def load(
         self, stream_id: str, *, to_version: int | None = None, as_of: datetime | None = None
     ) -> Loaded[S]:
-        """The aggregate folded from its events (up to a version or a moment)."""
+        """The aggregate folded from its events (up to a version or a moment).
+
+        A stream of another type (an id taken from the wrong resource) loads as
+        the initial state at version 0, i.e. as "not found".
+        """
         events = await self.store.read_stream(stream_id, to_version=to_version, as_of=as_of)
         state = self.aggregate.initial(stream_id)
+        if events and events[0].stream_type != self.aggregate.stream_type:
+            return Loaded(state, 0)
         for recorded in events:
             state = self.aggregate.evolve(state, self.aggregate.codec.decode(recorded))
         return Loaded(state, events[-1].version if events else 0)

@@ -55,6 +55,14 @@ class Settings(BaseSettings):
 
     nats_url: str | None = None
     webhook_allow_hosts: str = ""
+    # Events leaving the service (shared/fanout): SSE, webhooks, NATS.
+    fanout_enabled: bool = True
+    fanout_poll_seconds: float = Field(1.0, gt=0)
+    sse_heartbeat_seconds: float = Field(15.0, gt=0)
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+    webhook_backoff_base_seconds: float = Field(1.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(300.0, gt=0)
+    nats_duplicate_window_seconds: float = Field(120.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_missing_secrets(self) -> Settings:

@@ -58,9 +58,13 @@ class KeyStore:
             wrapped = await self.pool.fetchval(_GET, subject_id)
         return None if wrapped is None else self._unwrap(subject_id, bytes(wrapped))
 
-    async def destroy(self, subject_id: str) -> bool:
-        """Delete the subject's key; returns whether there was one."""
-        return (await self.pool.execute(_DESTROY, subject_id)) != "DELETE 0"
+    async def destroy(self, subject_id: str, *, conn: asyncpg.Connection | None = None) -> bool:
+        """Delete the subject's key; returns whether there was one.
+
+        With ``conn`` the deletion joins that connection's transaction (e.g. the
+        one appending the erasure event), so both happen or neither does.
+        """
+        return (await (conn or self.pool).execute(_DESTROY, subject_id)) != "DELETE 0"
 
     def _wrap(self, subject_id: str, key: bytes) -> bytes:
         nonce = os.urandom(12)

@@ -90,11 +90,16 @@ def _unauthorized(detail: str) -> Problem:
 _bearer = HTTPBearer(auto_error=False, description="JWT from `dealtrail token`")
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """FastAPI dependency: the verified caller, or 401."""
+    """FastAPI dependency: the verified caller, or 401.
+
+    The dependencies here are ``async`` although they never wait: FastAPI runs a
+    plain ``def`` dependency in a worker thread, a hop that cost about a fifth of
+    a simple command's CPU time.
+    """
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("Send 'Authorization: Bearer <token>'.")
     settings = request.app.state.settings
@@ -112,7 +117,7 @@ def require_roles(*roles: Role):
     """Dependency factory: the caller must hold one of ``roles`` (else 403)."""
     allowed = frozenset(roles)
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in allowed:
             raise Problem(
                 403,
@@ -125,7 +130,7 @@ def require_roles(*roles: Role):
     return check
 
 
-def require_writer(principal: PrincipalDep) -> Principal:
+async def require_writer(principal: PrincipalDep) -> Principal:
     """Dependency: any role that may write (auditors only read)."""
     if not principal.can_write:
         raise Problem(403, "forbidden", "Not allowed", "Auditors have read-only access.")

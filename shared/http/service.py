@@ -18,9 +18,14 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from shared.audit import AuditReadLogMiddleware
 from shared.db import create_pool
 from shared.eventstore import Cursor, EventStore, Upcasters
 from shared.eventstore.notify import CoalescingNotifier
+from shared.fanout import Fanout
+from shared.fanout.api import subscriptions_router
+from shared.fanout.sse import stream_router
+from shared.http.audit import audit_router
 from shared.http.auth import PrincipalDep
 from shared.http.pagination import page
 from shared.http.problems import Problem, install_problem_handlers
@@ -109,6 +114,9 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
         runtime = Runtime(settings, pool, store, notifier, runner)
         app.state.runtime = runtime
         await notifier.start()
+        fanout = Fanout(settings, store, service=spec.name, schema=spec.schema)
+        runtime.extras["fanout"] = fanout
+        await fanout.start()
         if runner is not None and settings.projections_enabled:
             await runner.start()
         for hook in spec.on_start:
@@ -121,6 +129,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
                 await hook(runtime)
             if runner is not None:
                 await runner.stop()
+            await fanout.stop()
             await notifier.stop()
             await pool.close()
             log.info("service.stopped", service=spec.name)
@@ -139,10 +148,14 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
     )
     app.state.settings = settings
     app.state.service_name = spec.name
+    app.add_middleware(AuditReadLogMiddleware)  # inside the request id middleware
     app.add_middleware(RequestContextMiddleware, service=spec.name)
     install_problem_handlers(app, spec.exception_handlers)
     app.include_router(operations_router())
     app.include_router(feed_router())
+    app.include_router(stream_router())
+    app.include_router(subscriptions_router())
+    app.include_router(audit_router())
     for router in spec.routers:
         app.include_router(router)
     return app

@@ -179,6 +179,8 @@ class ProjectionRunner:
                 PROJECTION_APPLIED.labels(self.service, projection.name).inc(applied)
                 if applied == self.batch_size:
                     continue
+                if projection.batch_window:
+                    await asyncio.sleep(projection.batch_window)
             if applied == 0 and time.monotonic() < eager_until:
                 # Woken, but the event may still sit behind an older open
                 # transaction (below xmin only once that ends): look again soon.

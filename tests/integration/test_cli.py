@@ -41,12 +41,12 @@ async def test_migrate_verify_and_replay(fresh_db) -> None:
     pool = await create_pool(fresh_db, "deals", min_size=1, max_size=2)
     try:
         await EventStore(pool).append(
-            "deal-1", "deal", 0, [NewEvent("Noted", {"n": 1}), NewEvent("Noted", {"n": 2})]
+            "note-1", "note", 0, [NewEvent("Noted", {"n": 1}), NewEvent("Noted", {"n": 2})]
         )
         ok = await asyncio.to_thread(invoke, ["verify", "--service", "deals"], fresh_db)
         assert ok.exit_code == 0 and json.loads(ok.output)["events_checked"] == 2
 
-        replay = await asyncio.to_thread(invoke, ["replay", "deal-1"], fresh_db)
+        replay = await asyncio.to_thread(invoke, ["replay", "note-1"], fresh_db)
         assert replay.exit_code == 0
         assert [json.loads(line)["version"] for line in replay.output.splitlines()[:2]] == [1, 2]
 
