@@ -1,10 +1,17 @@
-"""Wiring of the accounts service."""
+"""Wiring of the accounts service: routes, read models, error mapping, the key store."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shared.http.service import ServiceSpec, create_service_app
+from services.accounts.api import ROUTERS
+from services.accounts.api.deps import KEYS
+from services.accounts.api.errors import EXCEPTION_HANDLERS
+from services.accounts.handlers import AGGREGATES as _AGGREGATES
+from services.accounts.projections import all_projections
+from shared.aggregates import Aggregate
+from shared.eventstore.crypto import KeyStore
+from shared.http.service import Runtime, ServiceSpec, create_service_app
 from shared.settings import Settings
 
 DESCRIPTION = """Accounts (大客户), contacts and their buying roles, contact touches.
@@ -12,7 +19,17 @@ DESCRIPTION = """Accounts (大客户), contacts and their buying roles, contact 
 Every change is an immutable event; `GET /events` is the public feed.
 Errors are `application/problem+json`; commands take `If-Match` and
 `Idempotency-Key`; authenticate with `Authorization: Bearer <token>`.
+Contact personal details are encrypted per contact and erasable
+(`DELETE /contacts/{id}/personal-data`).
 """
+
+# Stream type → aggregate, for `dealtrail replay` (contacts fold with personal data locked).
+AGGREGATES: dict[str, Aggregate] = _AGGREGATES
+
+
+async def _start_keys(runtime: Runtime) -> None:
+    # No cache in front of the key table: a destroyed key stops working everywhere at once.
+    runtime.extras[KEYS] = KeyStore(runtime.pool, runtime.settings.master_key_bytes)
 
 
 def service_spec() -> ServiceSpec:
@@ -21,6 +38,10 @@ def service_spec() -> ServiceSpec:
         schema="accounts",
         title="dealtrail accounts",
         description=DESCRIPTION,
+        routers=ROUTERS,
+        projections=all_projections,
+        exception_handlers=EXCEPTION_HANDLERS,
+        on_start=[_start_keys],
     )
 
 

@@ -2,25 +2,83 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
-from shared.http.service import ServiceSpec, create_service_app
+from services.deals.api import deals, lifecycle, pipelines, quotes
+from services.deals.api.deps import STATES
+from services.deals.api.errors import EXCEPTION_HANDLERS
+from services.deals.api.views import views_router
+from services.deals.handlers import AGGREGATES, StateCache
+from services.deals.projections import deal_projections, directory
+from services.deals.projections.views import view_projections
+from shared.http.service import Runtime, ServiceSpec, create_service_app
+from shared.projections import Projection
 from shared.settings import Settings
 
+__all__ = ["AGGREGATES", "create_app", "service_spec"]
+
+SCHEMA = "deals"
+DIRECTORY = "directory"
 DESCRIPTION = """Deals moving through the key-account pipeline (大客户销售流程), quotes, win/loss.
 
 Every change is an immutable event; `GET /events` is the public feed.
 Errors are `application/problem+json`; commands take `If-Match` and
 `Idempotency-Key`; authenticate with `Authorization: Bearer <token>`.
+Money is a decimal string with an ISO 4217 currency; timestamps are RFC 3339 UTC.
 """
 
 
-def service_spec() -> ServiceSpec:
+def _routers() -> list[APIRouter]:
+    return [
+        deals.router,
+        lifecycle.router,
+        quotes.router,
+        pipelines.router,
+        views_router,
+    ]
+
+
+def _projections(settings: Settings) -> list[Projection]:
+    return [
+        *deal_projections(settings),
+        *view_projections(settings),
+    ]
+
+
+async def _keep_states(runtime: Runtime) -> None:
+    """Recent deal states, reused while their stream has not moved (see StateCache)."""
+    runtime.extras[STATES] = StateCache()
+
+
+async def _follow_accounts(runtime: Runtime) -> None:
+    """The account directory follows the accounts feed, one replica at a time (like the
+    projections, it runs only where ``PROJECTIONS_ENABLED``)."""
+    if not runtime.settings.projections_enabled:
+        return
+    consumer = directory.consumer(runtime.settings, SCHEMA)
+    runtime.extras[DIRECTORY] = consumer
+    await consumer.start()
+
+
+async def _stop_following(runtime: Runtime) -> None:
+    consumer = runtime.extras.pop(DIRECTORY, None)
+    if consumer is not None:
+        await consumer.stop()
+
+
+def service_spec(*, follow_accounts: bool = True) -> ServiceSpec:
+    """The deals service; ``follow_accounts=False`` leaves the directory to the caller
+    (tests that fill it themselves)."""
     return ServiceSpec(
         name="deals",
-        schema="deals",
+        schema=SCHEMA,
         title="dealtrail deals",
         description=DESCRIPTION,
+        routers=_routers(),
+        projections=_projections,
+        exception_handlers=dict(EXCEPTION_HANDLERS),
+        on_start=[_keep_states, *([_follow_accounts] if follow_accounts else [])],
+        on_stop=[_stop_following] if follow_accounts else [],
     )
 
 

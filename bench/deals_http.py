@@ -1,0 +1,611 @@
+"""Deals HTTP benchmark: full commands against a bare insert, and the pipeline view at 100k.
+
+All figures come from one PostgreSQL in one run, each server being uvicorn with two
+workers (app factory) on a free port, driven by ``wrk`` with a Lua script (an
+httpx client would saturate first):
+
+* **bare** — a FastAPI + asyncpg endpoint that parses a JSON body and inserts one row;
+* **commands** — concurrent clients each opening a key-account deal and moving it
+  through the pipeline (initiation report, stage moves, quote issued / sent /
+  accepted, win): ten commands a deal, each with a bearer token, ``If-Match`` and
+  an ``Idempotency-Key`` (auth, load, decide, append with idempotency record);
+* **pipeline view** — ``GET /views/pipeline`` (and with ``as_of``) once 100,000
+  deals, appended straight into the event store in batches, have been projected.
+
+Targets (2 cores): commands/s ≥ 0.4 × bare with p99 ≤ 50 ms; view p95 ≤ 20 ms.
+``wrk`` is installed with apt-get when missing (skipped with a message if that
+fails). ``BENCH_DEALS_SECONDS`` (default 8) sets each load's length, ``BENCH_DEALS_ROUNDS``
+(default 2) the alternating bare / commands rounds,
+``BENCH_DEALS_CONNECTIONS`` (default 16) the concurrency, ``BENCH_DEALS_VIEW_DEALS``
+the deals loaded for the view. Run: ``python -m bench deals_http`` or
+``python -m bench.deals_http``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from fastapi import FastAPI, Request
+
+from bench.common import log, postgres, server_info, target
+from services.deals.domain import (
+    PRESETS,
+    DealLost,
+    DealOpened,
+    DealWon,
+    LossCause,
+    StageChanged,
+    StageMove,
+)
+from services.deals.handlers import DEAL
+from shared.db import create_pool
+from shared.embedded_pg import free_port, quote_ident
+from shared.eventstore.canonical import event_body
+from shared.http.auth import issue_token
+
+NAME = "deals_http"
+SECONDS = float(os.environ.get("BENCH_DEALS_SECONDS", "8"))
+ROUNDS = int(os.environ.get("BENCH_DEALS_ROUNDS", "2"))
+CONNECTIONS = int(os.environ.get("BENCH_DEALS_CONNECTIONS", "16"))
+VIEW_DEALS = int(os.environ.get("BENCH_DEALS_VIEW_DEALS", "100000"))
+SECRET = "bench-secret-" + "x" * 40
+MASTER_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+ACCOUNTS = 1000
+DEALS_APP = os.environ.get("BENCH_DEALS_APP", "services.deals.app:create_app")  # a factory
+BARE_TABLE = """
+create table public.bench_bare (
+    id bigint generated always as identity primary key,
+    body jsonb not null,
+    at timestamptz not null default now()
+)
+"""
+ACCOUNT_ROW = """
+insert into deals.account_directory values ($1, $2, 'east', 'u-1', $3, null, false, now())
+"""
+
+# --- the bare endpoint ------------------------------------------------------------------
+
+
+async def _no_reset(_conn: asyncpg.Connection) -> None:
+    pass
+
+
+def bare_app() -> FastAPI:
+    """``POST /bare``: parse the JSON body, insert one row, answer a small JSON."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Pooled like the services (shared.db.create_pool): no reset query on release.
+        app.state.pool = await asyncpg.create_pool(
+            os.environ["BENCH_BARE_URL"], min_size=2, max_size=20, reset=_no_reset
+        )
+        yield
+        await app.state.pool.close()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.post("/bare")
+    async def insert(request: Request) -> dict[str, Any]:
+        body = await request.json()
+        row_id = await request.app.state.pool.fetchval(
+            "insert into bench_bare (body) values ($1::jsonb) returning id", json.dumps(body)
+        )
+        return {"id": row_id}
+
+    return app
+
+
+# --- wrk ---------------------------------------------------------------------------------
+
+REPORT_LUA = """
+done = function(summary, latency, requests)
+  io.write(string.format('\\nWRK {"requests":%d,"duration_us":%d,"non_2xx":%d,"socket_errors":%d,'
+    .. '"p50_us":%d,"p95_us":%d,"p99_us":%d,"max_us":%d}\\n',
+    summary.requests, summary.duration, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
+end
+"""
+BARE_LUA = """
+wrk.method = "POST"
+wrk.body = '{"account_id":"00000000-0000-0000-0000-000000000001","title":"Bench deal",'
+  .. '"amount":"1000000.00","currency":"CNY"}'
+wrk.headers["Content-Type"] = "application/json"
+"""
+GET_LUA = """
+wrk.headers["Authorization"] = "Bearer @TOKEN@"
+"""
+# Each thread keeps its deals: ``ready`` holds deals waiting for their next command,
+# ``inflight`` the ones whose command is on the wire (one per deal at a time).
+FLOW_LUA = """
+local token, accounts = "@TOKEN@", {@ACCOUNTS@}
+local report = '{"project_name":"Bench","project_number":"B-1","customer_owner_contact_id":'
+  .. '"00000000-0000-0000-0000-000000000001","estimated_contract_amount":"1000000.00",'
+  .. '"estimated_gross_margin_pct":"30","sales_expense_budget":"10000.00",'
+  .. '"project_category":"software","expected_signing_date":"2027-06-30"}'
+local steps = {
+  {"PUT", "/initiation-report", report},
+  {"POST", "/stage", '{"to":"initiation"}'},
+  {"POST", "/stage", '{"to":"proposal"}'},
+  {"POST", "/quotes", nil},
+  {"POST", "/stage", '{"to":"tender"}'},
+  {"POST", "/quotes/QID/send", nil},
+  {"POST", "/stage", '{"to":"negotiation"}'},
+  {"POST", "/quotes/QID/accept", nil},
+  {"POST", "/win", '{"contract_number":"C-1","signed_date":"2027-01-31"}'},
+}
+local ready, inflight, counter = {}, {}, 0
+
+local function hex(n)
+  local s = ""
+  for _ = 1, n do s = s .. string.format("%x", math.random(0, 15)) end
+  return s
+end
+local function uuid4()
+  return hex(8) .. "-" .. hex(4) .. "-4" .. hex(3) .. "-a" .. hex(3) .. "-" .. hex(12)
+end
+
+local thread_ids = 0
+function setup(thread) thread_ids = thread_ids + 1; thread:set("tid", thread_ids) end
+function init(args) math.randomseed(os.time() * 1000 + (tid or 0)) end
+
+request = function()
+  counter = counter + 1
+  local headers = {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json",
+                   ["Idempotency-Key"] = "k-" .. hex(12) .. "-" .. counter}
+  local d = table.remove(ready)
+  if d == nil then
+    local body = '{"account_id":"' .. accounts[math.random(#accounts)]
+      .. '","title":"Bench deal","amount":"1000000.00","currency":"CNY"}'
+    return wrk.format("POST", "/deals", headers, body)
+  end
+  inflight[d.id] = d
+  local step = steps[d.step]
+  local path = "/deals/" .. d.id .. string.gsub(step[2], "QID", d.qid)
+  local body = step[3]
+  if step[2] == "/quotes" then
+    body = '{"quote_id":"' .. d.qid .. '","currency":"CNY","lines":[{"sku":"ERP","quantity":"10",'
+      .. '"unit_price":"100000.00","discount_pct":"5","unit_cost":"50000.00"}]}'
+  end
+  headers["If-Match"] = '"' .. d.v .. '"'
+  return wrk.format(step[1], path, headers, body)
+end
+
+response = function(status, headers, body)
+  if status ~= 200 and status ~= 201 then return end
+  local id = string.match(body, '"id":"([%x%-]+)"') or string.match(body, '"deal_id":"([%x%-]+)"')
+  local etag = headers["etag"] or headers["ETag"]
+  if id == nil or etag == nil then return end
+  local d = inflight[id]
+  if d == nil then
+    d = {id = id, step = 1, qid = uuid4()}
+  else
+    inflight[id] = nil
+    d.step = d.step + 1
+  end
+  d.v = tonumber(string.match(etag, "%d+"))
+  if d.step <= #steps then table.insert(ready, d) end
+end
+"""
+
+
+def ensure_wrk() -> str | None:
+    """The wrk binary, installed from Debian's packages when missing; None if impossible."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    log("wrk missing: apt-get update && apt-get install -y wrk")
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]):
+            subprocess.run(cmd, check=True, env=env, capture_output=True, timeout=300)
+    return shutil.which("wrk")
+
+
+def wrk(
+    binary: str,
+    url: str,
+    script: str,
+    *,
+    connections: int,
+    seconds: float,
+    cpu_of: tuple[int, ...] = (),
+) -> dict:
+    """Run wrk with ``script`` (plus the JSON report) and return its figures; with
+    ``cpu_of`` (process ids) also the CPU those process trees spent per request."""
+    cpu_before = cpu_seconds(cpu_of)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script + REPORT_LUA)
+    try:
+        cmd = [
+            binary,
+            "-t2",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "5s",
+            "-s",
+            f.name,
+        ]
+        out = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=seconds + 60)
+    finally:
+        os.unlink(f.name)
+    line = next((x for x in out.stdout.splitlines() if x.startswith("WRK ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk failed: {out.stdout[-500:]} {out.stderr[-500:]}")
+    raw = json.loads(line[4:])
+    cpu_ms = (cpu_seconds(cpu_of) - cpu_before) * 1000 / max(raw["requests"], 1)
+    rate = raw["requests"] / (raw["duration_us"] / 1e6)
+    ms = {k.replace("_us", "_ms"): round(v / 1000, 2) for k, v in raw.items() if k[0] in "pm"}
+    figures = {"requests": raw["requests"], "per_second": round(rate, 1), **ms,
+               "non_2xx": raw["non_2xx"], "socket_errors": raw["socket_errors"]}  # fmt: skip
+    if cpu_of:
+        figures["cpu_ms_per_request"] = round(cpu_ms, 3)
+    return figures
+
+
+def cpu_seconds(roots: tuple[int, ...]) -> float:
+    """User + system CPU of the processes ``roots`` and their descendants (Linux /proc).
+    Unlike a rate, it does not depend on what else the machine is running."""
+    if not roots:
+        return 0.0
+    parent, spent = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(entry)], spent[int(entry)] = int(fields[1]), int(fields[11]) + int(fields[12])
+    tree, grown = set(roots), True
+    while grown:
+        children = {pid for pid, ppid in parent.items() if ppid in tree} - tree
+        tree |= children
+        grown = bool(children)
+    return sum(spent.get(pid, 0) for pid in tree) / os.sysconf("SC_CLK_TCK")
+
+
+async def postmaster_pid(db_url: str) -> int | None:
+    """The local PostgreSQL server's process id (from postmaster.pid), if readable."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        data_dir = await conn.fetchval("select current_setting('data_directory')")
+    except asyncpg.PostgresError:
+        return None
+    finally:
+        await conn.close()
+    return _pid_in(data_dir)
+
+
+def _pid_in(data_dir: str) -> int | None:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int(Path(data_dir, "postmaster.pid").read_text().split()[0])
+    return None
+
+
+# --- servers -----------------------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def uvicorn(factory: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """``factory`` served by uvicorn with two workers on a free port; yields its URL and
+    the process id of its master."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "uvicorn", factory, "--factory", "--workers", "2",
+           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+           "--no-access-log"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env={**os.environ, **env}, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url + "/healthz", timeout=1).status_code in (200, 404):
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{factory} did not start")
+            time.sleep(0.2)
+        time.sleep(1.0)  # both workers up
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def deals_env(db_url: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": db_url, "DEALTRAIL_ENV": "test", "JWT_SECRET": SECRET,
+        "MASTER_KEY": MASTER_KEY, "LOG_LEVEL": "WARNING", "DB_POOL_MAX": "20",
+        "PROJECTION_BATCH_SIZE": "5000", "PROJECTION_POLL_SECONDS": "0.5",
+        "ACCOUNTS_URL": f"http://127.0.0.1:{_closed_port()}",  # the directory is filled here
+    }  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(url: str) -> AsyncIterator[str]:
+    """A new database migrated for both services; dropped afterwards."""
+    from shared.migrate import upgrade_all
+
+    name = "bench_deals_" + uuid.uuid4().hex[:8]
+    conn = await asyncpg.connect(url)
+    await conn.execute("create database " + quote_ident(name))
+    await conn.close()
+    db_url = url.rsplit("/", 1)[0] + "/" + name
+    try:
+        await upgrade_all(db_url)
+        yield db_url
+    finally:
+        conn = await asyncpg.connect(url)
+        with contextlib.suppress(asyncpg.PostgresError):
+            await conn.execute("drop database " + quote_ident(name) + " with (force)")
+        await conn.close()
+
+
+# --- the 100k deals ---------------------------------------------------------------------
+
+
+def deal_events(deal_id: uuid.UUID, account_id: uuid.UUID, now: datetime, rnd: random.Random):
+    """A plausible history: opened in the last 180 days, moved on, sometimes won or lost."""
+    p = PRESETS["key-account"]
+    opened = now - timedelta(days=rnd.uniform(5, 180))
+    first = p.stages[0]
+    events: list[Any] = [
+        DealOpened(
+            deal_id=deal_id, account_id=account_id, title="Bulk deal",
+            owner_id=f"rep-{rnd.randrange(50)}",
+            pipeline=p.code, stage=first.code, amount=Decimal(rnd.randrange(10_000, 5_000_000)),
+            currency=rnd.choice(("CNY", "CNY", "CNY", "USD")), probability=first.probability,
+            forecast_category=first.forecast_category,
+            expected_close_date=date.today() + timedelta(days=rnd.randrange(-30, 330)),
+            source=None, at=opened,
+        )
+    ]  # fmt: skip
+    index = rnd.randrange(0, 5)
+    at = opened + timedelta(days=rnd.uniform(0, (now - opened).days))
+    if index:
+        stage = p.stages[index]
+        events.append(
+            StageChanged(
+                deal_id=deal_id, from_stage=first.code, to_stage=stage.code,
+                move=StageMove.SKIP if index > 1 else StageMove.ADVANCE,
+                skipped=tuple(s.code for s in p.stages[1:index]), reason="import",
+                override=index > 1, probability=stage.probability,
+                forecast_category=stage.forecast_category, at=at,
+            )
+        )  # fmt: skip
+    roll = rnd.random()
+    if index == 4 and roll < 0.3:
+        won = p.stages[5]
+        events.append(
+            DealWon(
+                deal_id=deal_id, contract_number="C", signed_date=at.date(),
+                contract_value=events[0].amount, quote_id=None, from_stage="negotiation",
+                stage=won.code, probability=won.probability,
+                forecast_category=won.forecast_category, at=at + timedelta(days=1),
+            )
+        )  # fmt: skip
+    elif roll < 0.1:
+        events.append(
+            DealLost(deal_id=deal_id, stage=p.stages[index].code, cause=LossCause.OTHER,
+                     competitor=None, summary="imported", at=at + timedelta(hours=1))
+        )  # fmt: skip
+    return events
+
+
+# The event store's append function (shared/eventstore/schema.py), one call a deal.
+APPEND = """
+select append_events($1, $2, 0, $3::uuid[], $4::text[], $5::integer[], $6::jsonb[],
+                     $7::jsonb[], $8::text[], $9, null, null, null, null, null)
+"""
+
+
+def _append_args(deal_id: uuid.UUID, events: list[Any], recorded_at: datetime) -> tuple:
+    new = [DEAL.codec.encode(e) for e in events]
+    meta = {"actor": "import", "role": "service"}
+    bodies = [
+        event_body(
+            stream_id=str(deal_id), stream_type="deal", version=i, event_id=e.event_id,
+            event_type=e.type, schema_version=1, data=e.data, metadata=meta,
+            recorded_at=recorded_at,
+        )
+        for i, e in enumerate(new, start=1)
+    ]  # fmt: skip
+    return (
+        str(deal_id), "deal", [e.event_id for e in new], [e.type for e in new], [1] * len(new),
+        [e.data for e in new], [meta] * len(new), bodies, recorded_at,
+    )  # fmt: skip
+
+
+async def load_deals(db_url: str, accounts: list[uuid.UUID], count: int) -> float:
+    """Append ``count`` deals straight into the store: 2,000 appends per transaction,
+    pipelined with executemany (hash chains and all, as the store writes them)."""
+    pool = await create_pool(db_url, "deals", min_size=2, max_size=2)
+    rnd, now, started = random.Random(7), datetime.now(UTC), time.perf_counter()
+    try:
+        async with pool.acquire() as conn:
+            for start in range(0, count, 2000):
+                args = []
+                for _ in range(min(2000, count - start)):
+                    deal_id = uuid.uuid4()
+                    events = deal_events(deal_id, rnd.choice(accounts), now, rnd)
+                    args.append(_append_args(deal_id, events, now))
+                async with conn.transaction():
+                    await conn.executemany(APPEND, args)
+    finally:
+        await pool.close()
+    return time.perf_counter() - started
+
+
+async def caught_up(url: str, timeout: float = 240.0) -> float:
+    """Seconds until every projection reports no lag on /readyz."""
+    started, reported = time.perf_counter(), 0.0
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        while (spent := time.perf_counter() - started) < timeout:
+            checks = (await http.get("/readyz")).json().get("checks", {})
+            lags = {n: p["lag"] for n, p in checks.get("projections", {}).items()}
+            if lags and not any(lags.values()):
+                return spent
+            if spent - reported > 15:
+                log(f"projection lag (capped): {lags}")
+                reported = spent
+            await asyncio.sleep(1.0)
+    raise TimeoutError("projections did not catch up")
+
+
+# --- the run -----------------------------------------------------------------------------
+
+
+async def run(url: str) -> dict[str, Any]:
+    binary = ensure_wrk()
+    if binary is None:
+        message = "skipped: wrk is not installed and apt-get install -y wrk failed"
+        log(message)
+        return {"benchmark": NAME, "skipped": message}
+    info = await server_info(url)
+    load = {"connections": CONNECTIONS, "seconds": SECONDS, "rounds": ROUNDS, "wrk_threads": 2,
+            "uvicorn_workers": 2}  # fmt: skip
+    load_args = {"connections": CONNECTIONS, "seconds": SECONDS}
+    async with fresh_database(url) as db_url:
+        conn = await asyncpg.connect(db_url)
+        await conn.execute(BARE_TABLE)
+        accounts = [uuid.uuid4() for _ in range(ACCOUNTS)]
+        await conn.executemany(
+            ACCOUNT_ROW,
+            [(a, f"Account {i}", "ABCD"[i % 4]) for i, a in enumerate(accounts)],
+        )
+        await conn.close()
+
+        token = issue_token(SECRET, "bench-rep", "rep")
+        flow = FLOW_LUA.replace("@TOKEN@", token).replace(
+            "@ACCOUNTS@", ",".join(f'"{a}"' for a in accounts[:200])
+        )
+        bare_env = {"BENCH_BARE_URL": db_url}
+        postgres_pid = await postmaster_pid(db_url)
+        with (
+            uvicorn("bench.deals_http:bare_app", bare_env) as (bare_url, bare_pid),
+            uvicorn(DEALS_APP, deals_env(db_url)) as (deals_url, deals_pid),
+        ):
+            bare, commands = [], []
+            for n in range(1, ROUNDS + 1):
+                # Alternating rounds: a load change on the machine hits both sides.
+                log(f"round {n}: bare insert, then deal commands ({CONNECTIONS} connections)")
+                cpu = tuple(p for p in (bare_pid, postgres_pid) if p)
+                bare.append(wrk(binary, bare_url + "/bare", BARE_LUA, **load_args, cpu_of=cpu))
+                cpu = tuple(p for p in (deals_pid, postgres_pid) if p)
+                commands.append(wrk(binary, deals_url, flow, **load_args, cpu_of=cpu))
+            async with httpx.AsyncClient(base_url=deals_url) as http:
+                probe = await http.get("/views/pipeline", headers=_bearer("manager"))
+        if probe.status_code == 200:
+            view = await bench_view(binary, db_url, accounts)
+        else:
+            view = {"skipped": f"GET /views/pipeline answered {probe.status_code}"}
+            log(f"view benchmark {view['skipped']}")
+    bare_rate = sum(r["per_second"] for r in bare) / len(bare)
+    command_rate = sum(r["per_second"] for r in commands) / len(commands)
+    cpu = _cpu_ratio(bare, commands)
+    p99 = max(r["p99_ms"] for r in commands)
+    return {
+        "benchmark": NAME,
+        "server": info,
+        "load": load,
+        "bare_insert": {"per_second": round(bare_rate, 1), "rounds": bare},
+        # CPU (server + PostgreSQL) per request does not depend on the machine's other
+        # load; bare ÷ command is the throughput ratio to expect on an idle machine.
+        "cpu_per_request": cpu,
+        "commands": {
+            "per_second": round(command_rate, 1),
+            "p99_ms": p99,
+            "commands_per_deal": 10,
+            "rounds": commands,
+        },
+        "targets": {
+            "commands_vs_bare": target(command_rate / bare_rate if bare_rate else 0.0, 0.4),
+            "commands_p99_ms": target(p99, 50, at_least=False),
+            **view.pop("targets", {}),
+        },
+        "view_pipeline": view,
+    }
+
+
+def _cpu_ratio(bare: list[dict], commands: list[dict]) -> dict[str, Any]:
+    def mean(rounds: list[dict]) -> float | None:
+        values = [r["cpu_ms_per_request"] for r in rounds if "cpu_ms_per_request" in r]
+        return sum(values) / len(values) if values else None
+
+    b, c = mean(bare), mean(commands)
+    if not b or not c:
+        return {"skipped": "process CPU not readable"}
+    return {"bare_ms": round(b, 3), "command_ms": round(c, 3), "bare_over_command": round(b / c, 3)}
+
+
+async def bench_view(binary: str, db_url: str, accounts: list[uuid.UUID]) -> dict[str, Any]:
+    """The pipeline view's latency once VIEW_DEALS deals are projected: loaded while no
+    service runs, then projected by a fresh one before its first request."""
+    if VIEW_DEALS <= 0:
+        return {"skipped": "BENCH_DEALS_VIEW_DEALS=0"}
+    log(f"loading {VIEW_DEALS} deals into the event store")
+    loaded = await load_deals(db_url, accounts, VIEW_DEALS)
+    log(f"loaded in {loaded:.1f}s; projecting")
+    with uvicorn(DEALS_APP, deals_env(db_url)) as (url, _pid):
+        projected = await caught_up(url)
+        log(f"projected in {projected:.1f}s")
+        figures = await view_latency(binary, url, _bearer("manager")["Authorization"][7:])
+    return {"deals": VIEW_DEALS, "load_seconds": round(loaded, 1),
+            "catch_up_seconds": round(projected, 1), **figures}  # fmt: skip
+
+
+def _bearer(role: str) -> dict[str, str]:
+    return {"Authorization": "Bearer " + issue_token(SECRET, f"bench-{role}", role)}
+
+
+async def view_latency(binary: str, url: str, token: str) -> dict[str, Any]:
+    as_of = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    script = GET_LUA.replace("@TOKEN@", token)
+    now = wrk(binary, url + "/views/pipeline", script, connections=2, seconds=5)
+    then = wrk(binary, url + f"/views/pipeline?as_of={as_of}", script, connections=2, seconds=5)
+    return {
+        "now": now,
+        "as_of": {"as_of": as_of, **then},
+        "targets": {
+            "view_p95_ms": target(now["p95_ms"], 20, at_least=False),
+            "view_as_of_p95_ms": target(then["p95_ms"], 20, at_least=False),
+        },
+    }
+
+
+def main() -> None:
+    with postgres() as url:
+        print(json.dumps(asyncio.run(run(url)), indent=2), flush=True)
+
+
+if __name__ == "__main__":
+    main()

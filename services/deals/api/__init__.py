@@ -1,0 +1,1 @@
+"""The deals HTTP API: thin routers (parse → context → handler → respond), schemas, errors."""
