@@ -19,7 +19,7 @@ from shared.logging import configure_logging
 
 # Add a module here (bench/<name>.py exposing ``async def run(url) -> dict``) to
 # have ``make bench`` run it, e.g. "accounts_http", "deals_http", "fanout".
-MODULES: list[str] = ["eventstore"]
+MODULES: list[str] = ["eventstore", "accounts_http", "deals_http", "fanout"]
 
 
 def run_module(name: str) -> dict[str, Any]:
