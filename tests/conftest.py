@@ -80,9 +80,8 @@ async def store(pool: asyncpg.Pool) -> EventStore:
     return EventStore(pool)
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def migrated_db(pg_server: str) -> AsyncIterator[str]:
-    """A fresh database with both services' migrations applied."""
+async def fresh_migrated_database(pg_server: str, prefix: str) -> str:
+    """A new database (or, with TEST_DATABASE_URL, clean service schemas) at head."""
     from shared.migrate import upgrade_all
 
     if os.environ.get("TEST_DATABASE_URL"):
@@ -95,7 +94,7 @@ async def migrated_db(pg_server: str) -> AsyncIterator[str]:
         finally:
             await conn.close()
     else:
-        name = "svc_" + uuid.uuid4().hex[:10]
+        name = prefix + uuid.uuid4().hex[:10]
         conn = await asyncpg.connect(pg_server)
         try:
             await conn.execute("create database " + quote_ident(name))
@@ -103,4 +102,10 @@ async def migrated_db(pg_server: str) -> AsyncIterator[str]:
             await conn.close()
         url = pg_server.rsplit("/", 1)[0] + "/" + name
     await upgrade_all(url)
-    yield url
+    return url
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def migrated_db(pg_server: str) -> AsyncIterator[str]:
+    """A fresh database with both services' migrations applied."""
+    yield await fresh_migrated_database(pg_server, "svc_")

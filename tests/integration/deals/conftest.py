@@ -6,8 +6,6 @@ deals (random ids) for its own owners and accounts.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -16,34 +14,15 @@ import pytest_asyncio
 
 from services.deals.app import service_spec
 from shared.db import create_pool
-from shared.embedded_pg import quote_ident
 from shared.http.service import create_service_app
+from tests.conftest import fresh_migrated_database
 from tests.support.http import make_settings, serve
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def deals_db(pg_server: str) -> AsyncIterator[str]:
     """A fresh database with both services' migrations, shared by one test module."""
-    from shared.migrate import upgrade_all
-
-    if os.environ.get("TEST_DATABASE_URL"):
-        url = pg_server
-        conn = await asyncpg.connect(url)
-        try:
-            for name in ("accounts", "deals"):
-                await conn.execute("drop schema if exists " + quote_ident(name) + " cascade")
-        finally:
-            await conn.close()
-    else:
-        name = "deals_" + uuid.uuid4().hex[:10]
-        conn = await asyncpg.connect(pg_server)
-        try:
-            await conn.execute("create database " + quote_ident(name))
-        finally:
-            await conn.close()
-        url = pg_server.rsplit("/", 1)[0] + "/" + name
-    await upgrade_all(url)
-    yield url
+    yield await fresh_migrated_database(pg_server, "deals_")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
