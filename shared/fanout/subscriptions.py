@@ -15,12 +15,12 @@ from shared.eventstore.types import Cursor
 
 LAG_CAP = 10_000
 
-_COLUMNS = """id, owner, url, event_types, description, secret, status, tx_id, position,
+_COLUMNS = """id, owner, url, event_types, description, sealed_secret, status, tx_id, position,
               delivered, attempts, next_attempt_at, last_error, last_attempt_at,
               last_delivered_at, created_at, updated_at"""
 _CREATE = f"""
-insert into webhook_subscriptions (id, owner, url, event_types, description, secret,
-                                   tx_id, position)
+insert into webhook_subscriptions (id, owner, url, event_types, description,
+                                   sealed_secret, tx_id, position)
 values ($1, $2, $3, $4, $5, $6, $7::xid8, $8)
 returning {_COLUMNS}
 """
@@ -82,14 +82,14 @@ _ANNOUNCE = "select pg_notify($1, $2)"
 
 @dataclass(frozen=True, slots=True)
 class Subscription:
-    """One webhook subscription as stored."""
+    """One webhook subscription as stored; its signing secret stays sealed (see ``signing``)."""
 
     id: UUID
     owner: str
     url: str
     event_types: list[str] | None
     description: str | None
-    secret: str
+    sealed_secret: dict[str, str]
     status: str
     checkpoint: Cursor
     delivered: int
@@ -125,7 +125,7 @@ async def create(
     url: str,
     event_types: Sequence[str] | None,
     description: str | None,
-    secret: str,
+    sealed_secret: dict[str, str],
     start: Cursor,
     remember: Callable[[Subscription], IdempotencyRecord] | None = None,
 ) -> Subscription:
@@ -143,7 +143,7 @@ async def create(
             url,
             list(event_types) if event_types is not None else None,
             description,
-            secret,
+            sealed_secret,
             start.tx_id,
             start.position,
         )

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import structlog
+from cryptography.exceptions import InvalidTag
 from prometheus_client import Counter
 
 from shared.eventstore.store import EventStore
@@ -173,6 +174,13 @@ class WebhookWorker:
         at 500 events/s one write per event would cost more than the POSTs.
         A crash repeats at most that much (delivery is at least once anyway).
         """
+        try:
+            secret = signing.open_secret(self.settings.master_key_bytes, sub.id, sub.sealed_secret)
+        except InvalidTag as exc:
+            DELIVERIES.labels(self.service, "unsealable").inc()
+            raise DeliveryFailedError(
+                "the signing secret does not open: was MASTER_KEY changed?"
+            ) from exc
         saved = delivered = sub.checkpoint
         count, flushed_at = 0, time.monotonic()
 
@@ -196,7 +204,7 @@ class WebhookWorker:
             ):
                 for event in batch:
                     try:
-                        await self._deliver(client, sub, event)
+                        await self._deliver(client, sub, secret, event)
                     except DeliveryFailedError:
                         await flush(now=True)
                         raise
@@ -209,7 +217,7 @@ class WebhookWorker:
                 await asyncio.shield(flush(now=True, leaving=True))
 
     async def _deliver(
-        self, client: DeliveryClient, sub: subs.Subscription, event: RecordedEvent
+        self, client: DeliveryClient, sub: subs.Subscription, secret: str, event: RecordedEvent
     ) -> None:
         body = cloudevents.encode(cloudevents.to_cloudevent(event, self.service))
         try:
@@ -219,7 +227,7 @@ class WebhookWorker:
             raise DeliveryFailedError(f"receiver refused: {exc}") from exc
         headers = {
             "content-type": cloudevents.CONTENT_TYPE,
-            **signing.headers(sub.secret, str(event.event_id), body),
+            **signing.headers(secret, str(event.event_id), body),
         }
         try:
             status = await client.post(target, body, headers)
