@@ -74,9 +74,8 @@ class Leadership:
                 log.error("leader.failed", role=self.name, error=repr(exc))
             finally:
                 self.leading = False
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await asyncio.shield(conn.close())
+                if conn is not None:
+                    await _let_go(conn)
             await asyncio.sleep(self.retry)
 
     async def _lead(self, conn: asyncpg.Connection) -> None:
@@ -92,3 +91,18 @@ class Leadership:
                 work.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await work
+
+
+async def _let_go(conn: asyncpg.Connection) -> None:
+    """Close the lock's connection (ending the session frees the lock), bounded in time:
+    a database that is shutting down or unreachable gets the socket closed instead, so
+    stopping a replica never waits on it."""
+    if conn.is_closed():
+        return
+    try:
+        await asyncio.shield(conn.close(timeout=2))
+    except asyncio.CancelledError:
+        conn.terminate()
+        raise
+    except Exception:
+        conn.terminate()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from fastapi import Request
@@ -10,6 +11,7 @@ from services.accounts.domain.account import Account
 from services.accounts.domain.contact import Contact
 from services.accounts.domain.enums import SUPPORT_ZH_LABELS, label_zh
 from services.accounts.domain.touch import Touch
+from services.accounts.domain.won_value import Segment, WonValueReport
 from services.accounts.sealing import shown_personal
 from shared.eventstore import RecordedEvent
 from shared.http.auth import Principal, Role
@@ -17,12 +19,13 @@ from shared.http.pagination import page
 from shared.serde import to_data
 
 from . import paging
-from .schemas import AccountPublic, ContactPublic, HistoryEntry, TouchPublic
+from .schemas import AccountPublic, AccountValueReport, ContactPublic, HistoryEntry, TouchPublic
 
 # Who sees a contact's personal details on GET /contacts/{id}; history shows them
 # only to supervisors (the audit trail of past values is theirs to review).
 READS_PERSONAL = frozenset({Role.REP, Role.MANAGER, Role.ADMIN})
 READS_PERSONAL_HISTORY = frozenset({Role.MANAGER, Role.ADMIN})
+CENT = Decimal("0.01")
 
 
 def account_public(state: Account, version: int) -> dict[str, Any]:
@@ -106,3 +109,38 @@ def history_page(
     more = bool(chunk) and chunk[-1].version < events[-1].version
     items = [history_entry(e, principal, key) for e in chunk]
     return page(items, request, paging.encode([chunk[-1].version]) if more else None)
+
+
+def value_report(
+    report: WonValueReport, *, owner_id: str | None, include_archived: bool
+) -> dict[str, Any]:
+    """The accounts view: segments as lists, money as decimal strings with cents."""
+    body = {
+        "owner_id": owner_id,
+        "include_archived": include_archived,
+        **_segment(report.overall),
+        "by_grade": [{"grade": g, **_segment(s)} for g, s in report.by_grade],
+        "by_tier": [{"tier": t, **_segment(s)} for t, s in report.by_tier],
+        "by_grade_tier": [
+            {"grade": g, "tier": t, **_segment(s)} for g, t, s in report.by_grade_tier
+        ],
+        "concentration": [
+            {
+                **to_data(c),
+                "value": _money(c.value),
+                "top_value": _money(c.top_value),
+                "top_share": str(c.top_share),
+            }
+            for c in report.concentration
+        ],
+    }
+    return AccountValueReport.model_validate(body).model_dump(mode="json")
+
+
+def _segment(segment: Segment) -> dict[str, Any]:
+    won = [{**to_data(w), "value": _money(w.value)} for w in segment.won]
+    return {"accounts": segment.accounts, "won": won}
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(CENT))

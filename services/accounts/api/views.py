@@ -1,4 +1,4 @@
-"""Views served from the read models: coverage, activity, and an account's timeline."""
+"""Views served from the read models: coverage, activity, won value, an account's timeline."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 
 from services.accounts.domain.errors import InvalidCommandError, NotFoundError
-from services.accounts.projections import activity, coverage, timeline
+from services.accounts.projections import activity, coverage, deal_values, timeline
 from shared.http.auth import PrincipalDep
 from shared.http.pagination import page
 
-from . import paging
+from . import paging, present
 from .deps import PoolDep, StoreDep
-from .schemas import ActivityReport, CoveragePage, SafeText, TimelinePage
+from .schemas import AccountValueReport, ActivityReport, CoveragePage, SafeText, TimelinePage
 
 router = APIRouter(tags=["views"])
 
@@ -81,3 +81,31 @@ async def activity_view(
     if (end - start).days >= MAX_ACTIVITY_DAYS:
         raise InvalidCommandError(f"at most {MAX_ACTIVITY_DAYS} days at once", field="from")
     return await activity.report(pool, owner_id, start, end)
+
+
+@router.get("/views/accounts", response_model=AccountValueReport)
+async def accounts_view(
+    principal: PrincipalDep,
+    pool: PoolDep,
+    owner_id: Owner = None,
+    include_archived: Annotated[
+        bool, Query(description="count archived accounts and what they won too")
+    ] = False,
+) -> dict:
+    """Accounts and the contract value they won, by grade, by tier and by grade × tier,
+    per currency (currencies are never added together), with the 20:80 figure (二八法则).
+
+    Won value: the contract value of every won deal (closed deals included, after
+    change orders), as the deals feed reports it; a lost deal counts nothing, and one
+    reopened after its loss only once it is won. Accounts are grouped by their current
+    grade and tier (``null``: not set). Archived accounts, and what they won, are left
+    out unless ``include_archived=true``.
+
+    20:80, per currency: of the *n* accounts with a won value above zero in that
+    currency, the top ``ceil(0.2 × n)`` by won value, and the share of the currency's
+    won value they bring (``top_share``, four decimals). Accounts without a win do not
+    count in *n*. The view follows the deals service and may trail it by moments."""
+    report = await deal_values.value_report(
+        pool, owner_id=owner_id, include_archived=include_archived
+    )
+    return present.value_report(report, owner_id=owner_id, include_archived=include_archived)

@@ -7,7 +7,8 @@
 - ``activity``: touches per owner, channel and day (GET /views/activity).
 
 Tables are created by the migrations (infra/migrations/accounts/versions/0010_*);
-none of them holds personal data.
+none of them holds personal data. ``deal_values`` (won contract values, for
+GET /views/accounts) is not among them: it follows the deals service's feed.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """One accounts service (real PostgreSQL, all migrations) shared by this package's tests.
 
 Tests share the database, so each one works on accounts, names and owners of
-its own (random suffixes) and never counts rows it did not create.
+its own (random suffixes) and never counts rows it did not create. The service
+does not follow a deals service here: tests that need won deals feed them in.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import httpx
 import pytest_asyncio
 from fastapi import FastAPI
 
-from services.accounts.app import create_app
+from services.accounts.app import service_spec
 from shared.embedded_pg import quote_ident
+from shared.http.service import create_service_app
 from shared.migrate import upgrade_all
 from tests.support.http import make_settings, serve
 
@@ -46,7 +48,10 @@ async def accounts_db(pg_server: str) -> str:
 
 @pytest_asyncio.fixture(scope="package", loop_scope="session")
 async def served(accounts_db: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(make_settings(accounts_db, projection_poll_seconds=0.05))
+    app = create_service_app(
+        service_spec(follow_deals=False),
+        make_settings(accounts_db, projection_poll_seconds=0.05),
+    )
     async with serve(app) as client:
         yield app, client
 

@@ -1,6 +1,8 @@
 """Pydantic request and response bodies of the accounts API (``AccountCreate``,
 ``AccountPublic`` …): requests in :mod:`.requests`, responses in :mod:`.responses`."""
 
+from shared.http.fields import Instant, SafeText, storable
+
 from .requests import (
     AccountArchive,
     AccountCreate,
@@ -10,19 +12,17 @@ from .requests import (
     ContactCreate,
     ContactUpdate,
     GradeUpdate,
-    Instant,
     PersonalIn,
     RelationshipUpdate,
-    SafeText,
     ScoreLine,
     TierUpdate,
     TouchCreate,
-    storable,
 )
 from .responses import (
     AccountPage,
     AccountPublic,
     AccountSummary,
+    AccountValueReport,
     ActivityReport,
     AssessmentPublic,
     ContactPage,
@@ -48,6 +48,7 @@ __all__ = [
     "AccountPublic",
     "AccountSummary",
     "AccountUpdate",
+    "AccountValueReport",
     "ActivityReport",
     "AssessmentCreate",
     "AssessmentPublic",

@@ -7,58 +7,19 @@ are the domain's and come back as ``invalid-command`` problems.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
 
 from services.accounts.domain.assessment import DimensionScore
 from services.accounts.domain.enums import BuyingRole, Channel, Grade, RelationshipType, Scope, Tier
 from services.accounts.domain.personal import PersonalDetails
+from shared.http.fields import Body, Instant
 
-
-def storable(value: Any) -> Any:
-    """``value`` unchanged if every string in it can be stored as PostgreSQL text/jsonb."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("text must not contain NUL (\\u0000)")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("text must be valid Unicode (no lone surrogates)") from None
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            storable(k)
-            storable(v)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            storable(item)
-    return value
-
-
-def _utc(value: datetime) -> datetime:
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("timestamp out of range") from None
-
-
-# A query-string or body text that PostgreSQL can store.
-SafeText = Annotated[str, AfterValidator(storable)]
-# An RFC 3339 timestamp with an offset, normalised to UTC.
-Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
 Short = Annotated[str, Field(max_length=1000)]
 Long = Annotated[str, Field(max_length=20_000)]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _storable(cls, data: Any) -> Any:
-        return storable(data)
 
 
 # --- accounts ----------------------------------------------------------------------------

@@ -218,3 +218,48 @@ class ActivityReport(Out):
     owners: list[OwnerActivity]
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class WonTotalOut(Out):
+    currency: str
+    accounts: int = Field(description="accounts with a won deal in this currency")
+    deals: int = Field(description="won deals (closed ones included)")
+    value: str = Field(description="sum of their contract values, after change orders")
+
+
+class SegmentOut(Out):
+    accounts: int
+    won: list[WonTotalOut] = Field(description="per currency; currencies are never added")
+
+
+class GradeSegment(SegmentOut):
+    grade: Grade | None = Field(description="null: not graded")
+
+
+class TierSegment(SegmentOut):
+    tier: Tier | None = Field(description="null: no tier set")
+
+
+class GradeTierSegment(SegmentOut):
+    grade: Grade | None
+    tier: Tier | None
+
+
+class ConcentrationOut(Out):
+    currency: str
+    accounts: int = Field(description="accounts with a won value above zero")
+    top_accounts: int = Field(description="ceil(0.2 × accounts)")
+    value: str
+    top_value: str = Field(description="won value of the top accounts")
+    top_share: str = Field(description="top_value / value, four decimals")
+
+
+class AccountValueReport(Out):
+    owner_id: str | None
+    include_archived: bool
+    accounts: int
+    won: list[WonTotalOut]
+    by_grade: list[GradeSegment]
+    by_tier: list[TierSegment]
+    by_grade_tier: list[GradeTierSegment]
+    concentration: list[ConcentrationOut]

@@ -1,7 +1,9 @@
 """Pydantic bodies of the deals API: requests (``DealCreate`` …) in :mod:`.requests`,
 responses (``DealPublic`` …) in :mod:`.responses`, scalar types in :mod:`.fields`."""
 
-from .fields import Code, Instant, SafeText
+from shared.http.fields import Instant, SafeText
+
+from .fields import Code
 from .requests import (
     ChangeOrderCreate,
     CompetitorCreate,

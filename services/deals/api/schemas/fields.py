@@ -8,19 +8,14 @@ float, is refused with a 422, so no amount ever passes through a binary float.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     WithJsonSchema,
-    model_validator,
 )
 
 CENT = Decimal("0.01")
@@ -40,36 +35,10 @@ CURRENCIES = frozenset(
 )
 
 
-def storable(value: Any) -> Any:
-    """``value`` unchanged if every string in it can be stored as PostgreSQL text/jsonb."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("text must not contain NUL (\\u0000)")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("text must be valid Unicode (no lone surrogates)") from None
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            storable(key)
-            storable(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            storable(item)
-    return value
-
-
 def _currency(value: str) -> str:
     if value not in CURRENCIES:
         raise ValueError(f"unknown ISO 4217 currency code {value!r}")
     return value
-
-
-def _utc(value: datetime) -> datetime:
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("timestamp out of range") from None
 
 
 def _decimal(pattern: str, example: str, *, cents: bool = False) -> Any:
@@ -99,17 +68,3 @@ Currency = Annotated[
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$", examples=["key-account"])]
 Name = Annotated[str, Field(max_length=200)]
 Text = Annotated[str, Field(max_length=4000)]
-SafeText = Annotated[str, AfterValidator(storable)]
-# An RFC 3339 timestamp with an offset, normalised to UTC.
-Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
-
-
-class Body(BaseModel):
-    """A request body: unknown fields and unstorable text are refused (422)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _storable(cls, data: Any) -> Any:
-        return storable(data)

@@ -20,8 +20,9 @@ from services.deals.domain import (
     QuoteLine,
     Stage,
 )
+from shared.http.fields import Body
 
-from .fields import Body, Code, Currency, Money, Name, Percent, Quantity, SignedMoney, Text
+from .fields import Code, Currency, Money, Name, Percent, Quantity, SignedMoney, Text
 
 # --- deals -------------------------------------------------------------------------------
 
