@@ -1,4 +1,4 @@
-"""/deals: open, list, read (now or as of a moment / version), history, change, 立项报告."""
+"""/deals: open, list, read (now or as of a moment / version), history, diff, change, 立项报告."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from shared.http.commands import Reply
 from shared.http.conditional import etag
 from shared.http.pagination import page
 
-from . import paging, present
+from . import diffs, paging, present
 from .deps import AsOf, PoolDep, StatesDep, StoreDep, Version, context
 from .run import on_deal
 from .schemas import (
@@ -28,8 +28,10 @@ from .schemas import (
     DealUpdate,
     HistoryPage,
     InitiationReportPut,
+    Instant,
     SafeText,
 )
+from .schemas.diffs import DealDiffPublic
 
 router = APIRouter(tags=["deals"])
 
@@ -134,6 +136,34 @@ async def deal_history(
         "version": events[-1].version,
         "items": [present.history_entry(e) for e in events],
     }
+
+
+@router.get(
+    "/deals/{deal_id}/diff",
+    response_model=DealDiffPublic,
+    summary="What changed between two moments, by whom and why",
+)
+async def deal_diff(
+    deal_id: UUID,
+    principal: PrincipalDep,
+    store: StoreDep,
+    start: Annotated[Instant | None, Query(alias="from", description="RFC 3339")] = None,
+    end: Annotated[Instant | None, Query(alias="to", description="RFC 3339; default now")] = None,
+    from_version: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    to_version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> dict:
+    """The deal at ``from`` and at ``to`` (folded from its events, by business time as
+    for ``?as_of=``), every field that differs — ``stage``, ``amount``,
+    ``initiation_report.project_name``, ``quotes[<quote id>].status``,
+    ``competitors[<name>]`` … — each with the events that changed it (actor, role,
+    reason), and the events in between (as in ``/history``). ``from`` and ``to`` are
+    RFC 3339 with an offset; ``to`` defaults to now; ``from_version`` / ``to_version``
+    may stand in for either. A deal that did not exist yet at ``from`` is compared from
+    nothing (version 0). ``stalled`` and ``last_touch_at`` are not reckoned here (null)."""
+    now = store.clock()
+    frm, to = diffs.ends(start, end, from_version, to_version, now)
+    events = await handlers.history(store, deal_id)
+    return diffs.deal_diff(deal_id, events, frm, to, now)
 
 
 @router.patch("/deals/{deal_id}", **COMMAND)

@@ -5,7 +5,8 @@ accounts service's ``GET /events`` (account and touch events only) and applies e
 page here in the transaction that stores its cursor, so a restart of either service
 loses nothing and applies nothing twice. ``account_directory`` validates the
 account of a new deal and lets views filter by grade and tier; ``deal_last_touch``
-holds the latest touch linked to each deal, so stalled deals count touches.
+holds the latest touch linked to each deal, so stalled deals count touches, and
+``deal_touches`` every touch, for stalled deals as of a past moment.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ insert into deal_last_touch (deal_id, last_touch_at) values ($1, $2)
 on conflict (deal_id) do update
 set last_touch_at = greatest(deal_last_touch.last_touch_at, excluded.last_touch_at)
 """
+_TOUCH_HISTORY = """
+insert into deal_touches (deal_id, touched_at) values ($1, $2) on conflict do nothing
+"""
 _ACCOUNT = "select name, grade, tier, archived from account_directory where account_id = $1"
 _LAST_TOUCH = "select last_touch_at from deal_last_touch where deal_id = $1"
 _UPDATABLE = ("name", "region", "owner_id")
@@ -61,14 +65,17 @@ async def apply(conn: asyncpg.Connection, items: list[dict[str, Any]]) -> None:
         for item in accounts:
             _fold(rows, item["type"], item["data"])
         await conn.executemany(_UPSERT, [tuple(r[c] for c in COLUMNS) for r in rows.values()])
-    touched: dict[UUID, datetime] = {}
-    for item in items:
-        data = item["data"]
-        if item["type"] == "TouchLogged" and data.get("deal_id"):
-            deal_id, at = UUID(data["deal_id"]), datetime.fromisoformat(data["occurred_at"])
-            touched[deal_id] = max(at, touched.get(deal_id, at))
-    if touched:
-        await conn.executemany(_TOUCH, list(touched.items()))
+    touches = [
+        (UUID(i["data"]["deal_id"]), datetime.fromisoformat(i["data"]["occurred_at"]))
+        for i in items
+        if i["type"] == "TouchLogged" and i["data"].get("deal_id")
+    ]
+    if touches:
+        latest: dict[UUID, datetime] = {}
+        for deal_id, at in touches:
+            latest[deal_id] = max(at, latest.get(deal_id, at))
+        await conn.executemany(_TOUCH, list(latest.items()))
+        await conn.executemany(_TOUCH_HISTORY, touches)
 
 
 def _fold(rows: dict[UUID, dict[str, Any]], kind: str, data: dict[str, Any]) -> None:

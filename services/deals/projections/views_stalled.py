@@ -5,9 +5,8 @@ Last activity = the later of when the deal entered its current stage (a reopen
 counts as entering it) and its latest touch from the accounts feed
 (``deal_last_touch``, read at query time). A deal is stalled when ``moment − last
 activity`` exceeds the stage's limit in days (stages without a limit never stall).
-As of a past moment the stage comes from ``deal_state_history``; a touch counts only
-if the latest one recorded is not later than that moment (the account directory
-keeps only the latest touch per deal, so a later touch hides the earlier ones).
+As of a past moment the stage comes from ``deal_state_history`` and the latest touch
+made by then from ``deal_touches``.
 """
 
 from __future__ import annotations
@@ -31,7 +30,17 @@ with limits as (
            greatest(h.stage_entered_at, t.last_touch_at) as last_activity_at
     from deal_state_history h
     join limits l on l.pipeline = h.pipeline and l.stage = h.stage
+"""
+_LATEST_TOUCH = """
     left join deal_last_touch t on t.deal_id = h.deal_id and t.last_touch_at <= $4
+    where h.valid_to = 'infinity'
+"""
+_TOUCH_BY_THEN = """
+    left join lateral (
+        select max(touched_at) as last_touch_at from deal_touches
+        where deal_id = h.deal_id and touched_at <= $4
+    ) t on true
+    where tstzrange(h.valid_from, h.valid_to) @> $4
 """
 _WHERE = """
       and h.status = 'open'
@@ -46,8 +55,8 @@ where i.last_activity_at < $4 - make_interval(days => i.days)
 order by i.last_activity_at, i.deal_id
 limit $10
 """
-_LIVE = _SELECT + "    where h.valid_to = 'infinity'" + _WHERE
-_AS_OF = _SELECT + "    where tstzrange(h.valid_from, h.valid_to) @> $4" + _WHERE
+_LIVE = _SELECT + _LATEST_TOUCH + _WHERE
+_AS_OF = _SELECT + _TOUCH_BY_THEN + _WHERE
 
 
 class BadCursorError(ValueError):

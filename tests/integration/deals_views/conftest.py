@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from services.deals.api.views import views_router
+from services.deals.projections import directory
 from services.deals.projections.views import view_projections
 from shared.http.auth import Role
 from shared.http.service import Runtime, ServiceSpec, create_service_app
@@ -55,6 +56,11 @@ class Views:
 
     async def execute(self, sql: str, *args: Any) -> None:
         await self.runtime.pool.execute(sql, *args)
+
+    async def apply_accounts_feed(self, items: list[dict[str, Any]]) -> None:
+        """Apply a page of the accounts feed the way the directory's consumer does."""
+        async with self.runtime.pool.acquire() as conn, conn.transaction():
+            await directory.apply(conn, items)
 
 
 def views_spec() -> ServiceSpec:

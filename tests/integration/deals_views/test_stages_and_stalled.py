@@ -83,8 +83,15 @@ async def test_stalled_deals_oldest_first_with_touches_and_pages(views) -> None:
     rep_b = await views.get("/views/stalled", as_of=as_of, owner_id="rep-b")
     assert [i["deal_id"] for i in rep_b["items"]] == [str(book.d6)]
 
-    # a touch on day 20 wakes D3 up; as of day 15 that touch had not happened yet
-    await views.execute("insert into deal_last_touch values ($1, $2)", book.d3, day(20))
+    # touches on day 20 and day 70, from the accounts feed: as of day 40 the day-20
+    # touch wakes D3 up (the later one does not hide it); as of day 15 neither had
+    # happened yet
+    await views.apply_accounts_feed(
+        [
+            {"type": "TouchLogged", "data": {"deal_id": str(book.d3), "occurred_at": at}}
+            for at in (day(20).isoformat(), day(70).isoformat())
+        ]
+    )
     after_touch = await views.get("/views/stalled", as_of=as_of)
     assert [i["deal_id"] for i in after_touch["items"]] == [str(book.d6)]
     assert (await views.get("/views/stalled", as_of=day(15).isoformat()))["items"] == []
