@@ -40,7 +40,7 @@ from bench.common import (
     server_info,
     target,
 )
-from shared.db import _init_connection, connect, create_pool
+from shared.db import connect, create_pool
 from shared.eventstore import START, EventStore, IdempotencyRecord, NewEvent, RecordedEvent
 from shared.eventstore.notify import CoalescingNotifier
 from shared.projections import Projection, ProjectionRunner, rebuild
@@ -239,10 +239,6 @@ def append_op(store: EventStore, prefix: str, *, idempotent: bool, new_streams: 
     return op
 
 
-async def _no_reset(conn: asyncpg.Connection) -> None:
-    """A pool ``reset`` that skips asyncpg's extra reset round trip (see the report)."""
-
-
 async def measure_interleaved(kinds: dict[str, list[Op]], slices: int) -> dict[str, dict[str, Any]]:
     """Rates of several kinds of operation, measured in alternating short slices.
 
@@ -279,21 +275,11 @@ async def measure_interleaved(kinds: dict[str, list[Op]], slices: int) -> dict[s
 async def bench_append(url: str, schema: str) -> dict[str, Any]:
     top = max(CONCURRENCIES)
     pool = await create_pool(url, schema, min_size=POOL_SIZE, max_size=POOL_SIZE)
-    # What-ifs at top concurrency, to size the pool's share of the overhead:
-    # asyncpg's default reset query costs a second round trip per release.
-    lean = await asyncpg.create_pool(
-        url,
-        min_size=top,
-        max_size=top,
-        init=_init_connection,
-        reset=_no_reset,
-        server_settings={"search_path": schema},
-    )
     conns = [await connect(url, schema) for _ in range(top)]
     try:
         await pool.execute(BARE_DDL)
         await checkpoint(pool)
-        store, lean_store = EventStore(pool), EventStore(lean)
+        store = EventStore(pool)
         per_c: dict[str, Any] = {}
         for c in CONCURRENCIES:
             kinds = {
@@ -317,11 +303,9 @@ async def bench_append(url: str, schema: str) -> dict[str, Any]:
                         append_op(store, f"m{c}-{i}", idempotent=True, new_streams=True)
                         for i in range(c)
                     ],
+                    # What-if, to size the pool's share of the gap: the bare
+                    # INSERT through the same pool the store uses.
                     "bare_shipped_pool": [bare_op(pool, f"p{c}-{i}") for i in range(c)],
-                    "store_lean_pool": [
-                        append_op(lean_store, f"l{c}-{i}", idempotent=False, new_streams=False)
-                        for i in range(c)
-                    ],
                 }
             slices = SLICES_AT_MAX if c == top else SLICES
             m = await measure_interleaved(kinds, slices)
@@ -344,7 +328,6 @@ async def bench_append(url: str, schema: str) -> dict[str, Any]:
                 }
                 row["what_if"] = {
                     "bare_insert_through_shipped_pool": rate("bare_shipped_pool"),
-                    "store_on_pool_without_reset_query": rate("store_lean_pool"),
                 }
             row["slices"] = {
                 "count": slices,
@@ -363,7 +346,6 @@ async def bench_append(url: str, schema: str) -> dict[str, Any]:
     finally:
         for conn in conns:
             await conn.close()
-        await lean.close()
         await pool.close()
     return {
         "events_per_append": 1,

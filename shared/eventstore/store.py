@@ -29,6 +29,42 @@ _APPEND = """
 select append_events($1, $2, $3, $4::uuid[], $5::text[], $6::integer[], $7::jsonb[],
                      $8::jsonb[], $9::text[], $10, $11, $12, $13, $14, $15)
 """
+# One event, the common case, as one statement (no function call, no arrays):
+# the stream row moves to the new version and head hash only if it is still at
+# the expected version (a concurrent writer makes it match no row), then the
+# event and the idempotency record are written from that row. No row back
+# means a version conflict and nothing written.
+_ONE_EVENT_TAIL = """
+, idem as (
+    insert into idempotency (scope, key, request_hash, status, response, stream_id)
+    select $11, $12, $13, $14, $15, $1 from head where $12::text is not null
+)
+insert into events (stream_id, stream_type, version, event_id, event_type,
+                    schema_version, data, metadata, recorded_at, hash)
+select $1, $2, head.version, $4, $5, $6, $7, $8, $10, head.last_hash from head
+returning position
+"""
+_APPEND_ONE_TO_NEW = (
+    """
+with head as (
+    insert into streams (stream_id, stream_type, version, last_hash)
+    values ($1, $2, $3 + 1, sha256(convert_to($9, 'UTF8')))
+    on conflict do nothing
+    returning version, last_hash
+)"""
+    + _ONE_EVENT_TAIL
+)
+_APPEND_ONE_TO_EXISTING = (
+    """
+with head as (
+    update streams
+    set version = version + 1,
+        last_hash = sha256(coalesce(last_hash, ''::bytea) || convert_to($9, 'UTF8'))
+    where stream_id = $1 and version = $3
+    returning version, last_hash
+)"""
+    + _ONE_EVENT_TAIL
+)
 _COLUMNS = """position, tx_id, stream_id, stream_type, version, event_id, event_type,
               schema_version, data, metadata, recorded_at, hash"""
 _READ_STREAM = f"""
@@ -108,6 +144,22 @@ def _row_to_event(row: asyncpg.Record) -> RecordedEvent:
     return RecordedEvent(*row)
 
 
+# A command's reads in one round trip: the response stored for its idempotency key
+# and, only when there is none, the stream's events after the version the caller
+# has already folded. Every row repeats the (null) record; with no events there is
+# one row of nulls.
+_READ_FOR_COMMAND = f"""
+select i.request_hash, i.status, i.response, e.*
+from (values (1)) as one (x)
+left join idempotency i on i.scope = $3 and i.key = $4
+left join lateral (
+    select {_COLUMNS} from events
+    where stream_id = $1 and version > $2 and i.key is null
+) e on true
+order by e.version
+"""
+
+
 class EventStore:
     """Append-only event storage in one service schema.
 
@@ -167,33 +219,53 @@ class EventStore:
             for i, e in enumerate(events, start=1)
         ]
         idem = idempotency
-        args = (
-            stream_id,
-            stream_type,
-            expected_version,
-            [e.event_id for e in events],
-            [e.type for e in events],
-            [e.schema_version for e in events],
-            [e.data for e in events],
-            [meta] * len(events),
-            bodies,
-            recorded_at,
-            idem.scope if idem else None,
-            idem.key if idem else None,
-            idem.request_hash if idem else None,
-            idem.status if idem else None,
-            idem.response if idem else None,
+        idem_args = (
+            (idem.scope, idem.key, idem.request_hash, idem.status, idem.response)
+            if idem
+            else (None, None, None, None, None)
         )
+        if len(events) == 1:
+            event = events[0]
+            sql = _APPEND_ONE_TO_NEW if expected_version == 0 else _APPEND_ONE_TO_EXISTING
+            args: tuple = (
+                stream_id,
+                stream_type,
+                expected_version,
+                event.event_id,
+                event.type,
+                event.schema_version,
+                event.data,
+                meta,
+                bodies[0],
+                recorded_at,
+                *idem_args,
+            )
+        else:
+            sql = _APPEND
+            args = (
+                stream_id,
+                stream_type,
+                expected_version,
+                [e.event_id for e in events],
+                [e.type for e in events],
+                [e.schema_version for e in events],
+                [e.data for e in events],
+                [meta] * len(events),
+                bodies,
+                recorded_at,
+                *idem_args,
+            )
+        runner = conn if conn is not None else self.pool
         try:
-            if conn is not None:
-                position = await conn.fetchval(_APPEND, *args)
-            else:
-                position = await self.pool.fetchval(_APPEND, *args)
+            position = await runner.fetchval(sql, *args)
         except asyncpg.PostgresError as exc:
             if getattr(exc, "sqlstate", None) == WRONG_VERSION_SQLSTATE:
                 actual = int(getattr(exc, "detail", None) or 0)
                 raise WrongExpectedVersionError(stream_id, expected_version, actual) from exc
             raise
+        if position is None:  # the one-event statement matched no stream row
+            actual = await runner.fetchval(_STREAM_VERSION, stream_id) or 0
+            raise WrongExpectedVersionError(stream_id, expected_version, actual)
         if self.on_append is not None and events:
             self.on_append()
         return AppendResult(stream_id, expected_version + len(events), position)
@@ -281,6 +353,31 @@ class EventStore:
         if upcast:
             events = [self.upcasters.upcast(e) for e in events]
         return events
+
+    async def read_for_command(
+        self,
+        stream_id: str,
+        *,
+        after_version: int = 0,
+        scope: str | None = None,
+        key: str | None = None,
+        request_hash: bytes = b"",
+    ) -> tuple[StoredResponse | None, list[RecordedEvent]]:
+        """What a command reads, in one round trip: the response stored for its
+        idempotency key if it ran before, otherwise the stream's events after
+        ``after_version`` (0: all of them) in version order.
+
+        Raises :class:`IdempotencyKeyReusedError` if the key came with another request.
+        """
+        rows = await self.pool.fetch(_READ_FOR_COMMAND, stream_id, after_version, scope, key)
+        first = rows[0]
+        if first["request_hash"] is not None:
+            if bytes(first["request_hash"]) != request_hash:
+                raise IdempotencyKeyReusedError(key or "")
+            return StoredResponse(first["status"], first["response"]), []
+        if first["position"] is None:
+            return None, []
+        return None, [self.upcasters.upcast(RecordedEvent(*row[3:])) for row in rows]
 
 
 def fold(events: Iterable[S], initial: Any, evolve: Callable[[Any, S], Any]) -> Any:

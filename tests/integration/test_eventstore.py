@@ -22,6 +22,7 @@ from shared.eventstore import (
     fold,
     verify,
 )
+from shared.eventstore.canonical import chain_hash, event_body
 
 
 def ev(kind: str = "Happened", **data) -> NewEvent:
@@ -257,6 +258,64 @@ async def test_idempotent_append_stores_the_response_once(store: EventStore) -> 
     with pytest.raises(IdempotencyKeyReusedError):
         await store.find_response("user-1", "key-1", b"other")
     assert len(await store.read_all()) == 1
+
+
+async def test_single_and_batched_appends_share_one_hash_chain(store: EventStore, pool) -> None:
+    stream = sid()
+    await store.append(stream, "deal", 0, [ev(n=1)])
+    await store.append(stream, "deal", 1, [ev(n=2), ev(n=3)])
+    await store.append(stream, "deal", 3, [ev(n=4)])
+
+    events = await store.read_stream(stream)
+    previous = None
+    for e in events:
+        body = event_body(
+            stream_id=e.stream_id,
+            stream_type=e.stream_type,
+            version=e.version,
+            event_id=e.event_id,
+            event_type=e.type,
+            schema_version=e.schema_version,
+            data=e.data,
+            metadata=e.metadata,
+            recorded_at=e.recorded_at,
+        )
+        assert e.hash == chain_hash(previous, body)
+        previous = e.hash
+    head = await pool.fetchrow(
+        "select version, last_hash from streams where stream_id = $1", stream
+    )
+    assert (head["version"], head["last_hash"]) == (4, previous)
+    assert (await verify(pool)).ok
+
+
+async def test_a_conflicting_append_writes_nothing_not_even_its_idempotency_record(
+    store: EventStore, pool
+) -> None:
+    stream = sid()
+    await store.append(stream, "deal", 0, [ev()])
+    for expected in (0, 2):
+        record = IdempotencyRecord("user-1", f"key-{expected}", b"h", 201, {})
+        with pytest.raises(WrongExpectedVersionError) as err:
+            await store.append(stream, "deal", expected, [ev()], idempotency=record)
+        assert err.value.actual == 1
+        assert await store.find_response("user-1", f"key-{expected}", b"h") is None
+    with pytest.raises(WrongExpectedVersionError) as err:
+        await store.append(sid(), "deal", 3, [ev()])
+    assert err.value.actual == 0
+    assert await pool.fetchval("select count(*) from events") == 1
+
+
+async def test_an_append_joins_the_callers_transaction(store: EventStore, pool) -> None:
+    stream = sid()
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        await store.append(stream, "deal", 0, [ev()], conn=conn)
+        await store.append(stream, "deal", 1, [ev()], conn=conn)
+        await tx.rollback()
+    assert await store.stream_version(stream) == 0
+    assert await store.read_stream(stream) == []
 
 
 async def test_old_schema_versions_are_upcast_on_read(pool) -> None:

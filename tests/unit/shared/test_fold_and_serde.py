@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from shared.aggregates import EventCodec
 from shared.eventstore import Cursor, RecordedEvent, fold
-from shared.eventstore.canonical import chain_hash, event_body
+from shared.eventstore.canonical import canonical_json, chain_hash, event_body
 from shared.eventstore.verify import ChainChecker
 from shared.http.auth import Role, decode_token, issue_token
 from shared.http.problems import Problem
@@ -166,3 +167,29 @@ def test_tokens_carry_subject_and_role_and_reject_other_secrets() -> None:
     expired = issue_token("s" * 40, "u-1", Role.REP, now=datetime(2020, 1, 1, tzinfo=UTC))
     with pytest.raises(Problem):
         decode_token("s" * 40, expired)
+
+
+# -- canonical JSON is exactly json.dumps' sorted, compact form ---------------
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_canonical_json_is_json_dumps_sorted_and_compact(value) -> None:
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical_json(value) == expected
+
+
+def test_canonical_json_of_values_orjson_cannot_write() -> None:
+    assert canonical_json({2: "b", 1: "a"}) == '{"1":"a","2":"b"}'
+    assert canonical_json({"n": 2**70, "x": 1.5e-05}) == '{"n":1180591620717411303424,"x":1.5e-05}'
