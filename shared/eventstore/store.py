@@ -164,14 +164,15 @@ class EventStore:
     """Append-only event storage in one service schema.
 
     ``pool`` connections must have the service schema on their ``search_path``
-    (see :func:`shared.db.create_pool`). ``clock`` supplies ``recorded_at``;
+    (see :func:`shared.db.create_pool`); a single connection (:func:`shared.db.connect`)
+    serves as well, for one task at a time. ``clock`` supplies ``recorded_at``;
     ``on_append`` is called after each successful append, outside its
     transaction (the coalescing notifier hooks in here).
     """
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        pool: asyncpg.Pool | asyncpg.Connection,
         *,
         upcasters: Upcasters | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
