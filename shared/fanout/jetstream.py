@@ -143,7 +143,8 @@ class JetStreamPublisher:
                             },
                         )
                     )
-                acks = await asyncio.wait_for(asyncio.gather(*futures), ACK_TIMEOUT)
+                async with asyncio.timeout(ACK_TIMEOUT):
+                    acks = await asyncio.gather(*futures)
             except (nats.errors.Error, TimeoutError, OSError) as exc:
                 for future in futures:
                     future.cancel()

@@ -84,7 +84,8 @@ class Leadership:
             while not work.done():
                 await asyncio.wait({work}, timeout=self.retry)
                 if not work.done():
-                    await asyncio.wait_for(conn.fetchval(_PING), self.retry * 5)
+                    async with asyncio.timeout(self.retry * 5):
+                        await conn.fetchval(_PING)
             work.result()
         finally:
             if not work.done():

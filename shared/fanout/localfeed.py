@@ -23,6 +23,7 @@ import structlog
 from shared.eventstore.store import EventStore
 from shared.eventstore.types import Cursor, RecordedEvent
 from shared.fanout.wakeup import Wakeups, tail
+from shared.waiting import wait_at_most
 
 log = structlog.get_logger(__name__)
 
@@ -89,8 +90,7 @@ class LocalFeed:
                 cursor = max(cursor, seen_to)  # nothing wanted in between
                 if idle is not None:
                     await idle()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(changed.wait(), self.poll_seconds)
+                await wait_at_most(changed, self.poll_seconds)
                 continue
             # Behind the window (or no window): read the database. Every event up
             # to the window's start was readable before this read began, so an

@@ -22,6 +22,7 @@ from shared.db import connect
 from shared.eventstore.notify import channel_for
 from shared.eventstore.store import EventStore
 from shared.eventstore.types import Cursor, RecordedEvent
+from shared.waiting import wait_at_most
 
 log = structlog.get_logger(__name__)
 
@@ -70,8 +71,7 @@ class Wakeups:
         """Wait until ``token``'s generation is woken or ``timeout`` passes; True if woken."""
         if token.is_set():
             return True
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(token.wait(), timeout)
+        await wait_at_most(token, timeout)
         return token.is_set()
 
     def wake(self) -> None:

@@ -32,6 +32,7 @@ from shared.fanout import subscriptions as subs
 from shared.fanout.http1 import DeliveryClient, HttpDeliveryError
 from shared.fanout.localfeed import LocalFeed
 from shared.fanout.targets import Target, TargetRefusedError, parse_allow_list, resolve_target
+from shared.waiting import wait_at_most
 
 log = structlog.get_logger(__name__)
 
@@ -95,8 +96,7 @@ class WebhookWorker:
             while True:
                 refresh.clear()
                 await self._supervise(tasks)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(refresh.wait(), self.settings.fanout_poll_seconds)
+                await wait_at_most(refresh, self.settings.fanout_poll_seconds)
         finally:
             forget()
             for _, task in tasks.values():
