@@ -4,11 +4,16 @@ All figures come from one PostgreSQL in one run, each server being uvicorn with 
 workers (app factory) on a free port, driven by ``wrk`` with a Lua script (an
 httpx client would saturate first):
 
-* **bare** — a FastAPI + asyncpg endpoint that parses a JSON body and inserts one row;
+* **bare** — a FastAPI + asyncpg endpoint that parses a JSON body and inserts one row,
+  through the services' own pool (:func:`shared.db.create_pool`);
 * **commands** — concurrent clients each opening a key-account deal and moving it
   through the pipeline (initiation report, stage moves, quote issued / sent /
   accepted, win): ten commands a deal, each with a bearer token, ``If-Match`` and
   an ``Idempotency-Key`` (auth, load, decide, append with idempotency record);
+  the service's projections and fan-out run in its two workers as they do in a
+  single replica (one worker leads each projection). A command round ends once
+  every projection has caught up: the CPU it spent doing so counts towards the
+  commands, and the next bare round does not share the machine with it;
 * **pipeline view** — ``GET /views/pipeline`` (and with ``as_of``) once 100,000
   deals, appended straight into the event store in batches, have been projected.
 
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import random
@@ -35,7 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -84,18 +90,14 @@ insert into deals.account_directory values ($1, $2, 'east', 'u-1', $3, null, fal
 # --- the bare endpoint ------------------------------------------------------------------
 
 
-async def _no_reset(_conn: asyncpg.Connection) -> None:
-    pass
-
-
 def bare_app() -> FastAPI:
     """``POST /bare``: parse the JSON body, insert one row, answer a small JSON."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Pooled like the services (shared.db.create_pool): no reset query on release.
-        app.state.pool = await asyncpg.create_pool(
-            os.environ["BENCH_BARE_URL"], min_size=2, max_size=20, reset=_no_reset
+        # The services' pool (same release path, same jsonb codec), sized like theirs.
+        app.state.pool = await create_pool(
+            os.environ["BENCH_BARE_URL"], "public", min_size=2, max_size=20
         )
         yield
         await app.state.pool.close()
@@ -106,7 +108,7 @@ def bare_app() -> FastAPI:
     async def insert(request: Request) -> dict[str, Any]:
         body = await request.json()
         row_id = await request.app.state.pool.fetchval(
-            "insert into bench_bare (body) values ($1::jsonb) returning id", json.dumps(body)
+            "insert into bench_bare (body) values ($1) returning id", body
         )
         return {"id": row_id}
 
@@ -228,9 +230,12 @@ def wrk(
     connections: int,
     seconds: float,
     cpu_of: tuple[int, ...] = (),
+    settle: Callable[[], float] | None = None,
 ) -> dict:
     """Run wrk with ``script`` (plus the JSON report) and return its figures; with
-    ``cpu_of`` (process ids) also the CPU those process trees spent per request."""
+    ``cpu_of`` (process ids) also the CPU those process trees spent per request;
+    with ``settle``, called after the load, the work left over counts as well (its
+    seconds are reported as ``settle_seconds``)."""
     cpu_before = cpu_seconds(cpu_of)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script + REPORT_LUA)
@@ -248,6 +253,7 @@ def wrk(
         out = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=seconds + 60)
     finally:
         os.unlink(f.name)
+    settled = settle() if settle is not None else None
     line = next((x for x in out.stdout.splitlines() if x.startswith("WRK ")), None)
     if line is None:
         raise RuntimeError(f"wrk failed: {out.stdout[-500:]} {out.stderr[-500:]}")
@@ -259,6 +265,8 @@ def wrk(
                "non_2xx": raw["non_2xx"], "socket_errors": raw["socket_errors"]}  # fmt: skip
     if cpu_of:
         figures["cpu_ms_per_request"] = round(cpu_ms, 3)
+    if settled is not None:
+        figures["settle_seconds"] = round(settled, 2)
     return figures
 
 
@@ -481,6 +489,19 @@ async def caught_up(url: str, timeout: float = 240.0) -> float:
     raise TimeoutError("projections did not catch up")
 
 
+def settled(url: str, timeout: float = 120.0) -> float:
+    """Seconds until no projection lags (polled quickly: it ends a measurement)."""
+    started = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=10) as http:
+        while (spent := time.perf_counter() - started) < timeout:
+            checks = http.get("/readyz").json().get("checks", {})
+            lags = [p["lag"] for p in checks.get("projections", {}).values()]
+            if lags and not any(lags):
+                return spent
+            time.sleep(0.05)
+    raise TimeoutError("projections did not catch up")
+
+
 # --- the run -----------------------------------------------------------------------------
 
 
@@ -521,7 +542,10 @@ async def run(url: str) -> dict[str, Any]:
                 cpu = tuple(p for p in (bare_pid, postgres_pid) if p)
                 bare.append(wrk(binary, bare_url + "/bare", BARE_LUA, **load_args, cpu_of=cpu))
                 cpu = tuple(p for p in (deals_pid, postgres_pid) if p)
-                commands.append(wrk(binary, deals_url, flow, **load_args, cpu_of=cpu))
+                settle = functools.partial(settled, deals_url)
+                commands.append(
+                    wrk(binary, deals_url, flow, **load_args, cpu_of=cpu, settle=settle)
+                )
             async with httpx.AsyncClient(base_url=deals_url) as http:
                 probe = await http.get("/views/pipeline", headers=_bearer("manager"))
         if probe.status_code == 200:

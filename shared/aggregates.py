@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from shared.eventstore import AppendResult, EventStore, NewEvent, RecordedEvent
+from shared.eventstore import AppendResult, EventStore, NewEvent, RecordedEvent, StoredResponse
 from shared.serde import from_data, to_data
 
 S = TypeVar("S")
@@ -81,12 +81,43 @@ class Repository(Generic[S, C, E]):
         the initial state at version 0, i.e. as "not found".
         """
         events = await self.store.read_stream(stream_id, to_version=to_version, as_of=as_of)
-        state = self.aggregate.initial(stream_id)
-        if events and events[0].stream_type != self.aggregate.stream_type:
-            return Loaded(state, 0)
+        return self.fold(stream_id, events)
+
+    async def presume(self, stream_id: str, *, new: bool = False) -> Loaded[S] | None:
+        """The stream as it is taken to be without reading it, or None: read it first.
+
+        A stream the caller is about to create is presumed empty. A command decided
+        on a presumed state is appended with its version as the expected one, so a
+        wrong presumption costs a failed append, never a wrong event.
+        """
+        return Loaded(self.aggregate.initial(stream_id), 0) if new else None
+
+    async def load_for_command(
+        self, stream_id: str, *, scope: str, key: str | None, request_hash: bytes
+    ) -> StoredResponse | Loaded[S]:
+        """The response stored for the command's idempotency key if it ran before, else
+        the aggregate folded from its events: one round trip either way."""
+        stored, events = await self.store.read_for_command(
+            stream_id, scope=scope, key=key, request_hash=request_hash
+        )
+        return stored if stored is not None else self.fold(stream_id, events)
+
+    def fold(
+        self, stream_id: str, events: list[RecordedEvent], start: Loaded[S] | None = None
+    ) -> Loaded[S]:
+        """Stored events folded onto ``start`` (the initial state when None)."""
+        if start is None:
+            if events and events[0].stream_type != self.aggregate.stream_type:
+                return Loaded(self.aggregate.initial(stream_id), 0)
+            start = Loaded(self.aggregate.initial(stream_id), 0)
+        state = start.state
         for recorded in events:
             state = self.aggregate.evolve(state, self.aggregate.codec.decode(recorded))
-        return Loaded(state, events[-1].version if events else 0)
+        return Loaded(state, events[-1].version if events else start.version)
+
+    def appended(self, stream_id: str, loaded: Loaded[S]) -> None:
+        """Told that a command's events were committed, on their own: ``loaded`` is the
+        stream now (a repository that keeps recent states keeps it)."""
 
     def apply(self, state: S, events: list[E]) -> S:
         """Fold new (not yet stored) events onto ``state``."""

@@ -26,7 +26,7 @@ from services.deals.domain import (
     evolve,
 )
 from shared.aggregates import Aggregate, EventCodec, Loaded, Repository
-from shared.eventstore import AppendResult, EventStore
+from shared.eventstore import EventStore, RecordedEvent, StoredResponse
 
 DEAL = Aggregate(STREAM_TYPE, lambda _id: Deal(), decide, evolve, EventCodec(EVENT_TYPES))
 PIPELINE = Aggregate(
@@ -57,9 +57,10 @@ async def find_pipeline(store: EventStore, code: str) -> Pipeline:
 
 class StateCache:
     """Recently used deals, each at the version it was folded to (least recently used
-    dropped first). An entry is used only while the stream is still at its version —
-    one indexed read instead of reading and folding every event — so a stale entry
-    (another replica appended) costs a reload, never a wrong answer."""
+    dropped first). A read folds only the events after an entry's version onto it, and
+    a command naming that version in ``If-Match`` is decided on it without a read at
+    all (the append checks the version), so a stale entry (another replica appended)
+    costs a read of the newer events, never a wrong answer."""
 
     def __init__(self, size: int = 5000) -> None:
         self.size = size
@@ -100,7 +101,6 @@ class DealRepository(Repository):
         self.pipeline = pipeline
         self.check = check
         self.states = states
-        self._loaded: Loaded[Deal] | None = None
 
     async def load(
         self, stream_id: str, *, to_version: int | None = None, as_of: datetime | None = None
@@ -110,19 +110,53 @@ class DealRepository(Repository):
         elif to_version is not None or self.states is None:
             loaded = await super().load(stream_id, to_version=to_version)
         else:
-            loaded = await self._latest(stream_id, self.states)
-        if loaded.state.exists and self.pipeline is None:
-            self.pipeline = await find_pipeline(self.store, loaded.state.pipeline)
-        self._loaded = loaded
+            known = self._known(stream_id)
+            _, events = await self.store.read_for_command(stream_id, after_version=known.version)
+            loaded = self._folded(stream_id, known, events)
+        return await self._use(loaded)
+
+    async def presume(self, stream_id: str, *, new: bool = False) -> Loaded[Deal] | None:
+        """A new deal is presumed empty, an existing one at its cached state."""
+        if new:
+            presumed = await super().presume(stream_id, new=True)
+        else:
+            presumed = self.states.get(stream_id) if self.states is not None else None
+        return None if presumed is None else await self._use(presumed)
+
+    async def load_for_command(
+        self, stream_id: str, *, scope: str, key: str | None, request_hash: bytes
+    ) -> StoredResponse | Loaded[Deal]:
+        """Only the events after the cached state are read (with the idempotency record)."""
+        known = self._known(stream_id)
+        stored, events = await self.store.read_for_command(
+            stream_id,
+            after_version=known.version,
+            scope=scope,
+            key=key,
+            request_hash=request_hash,
+        )
+        if stored is not None:
+            return stored
+        return await self._use(self._folded(stream_id, known, events))
+
+    def _known(self, stream_id: str) -> Loaded[Deal]:
+        """The cached state to fold newer events onto (version 0: none)."""
+        cached = self.states.get(stream_id) if self.states is not None else None
+        return cached or Loaded(Deal(), 0)
+
+    def _folded(
+        self, stream_id: str, known: Loaded[Deal], events: list[RecordedEvent]
+    ) -> Loaded[Deal]:
+        """``events`` (those after ``known``) folded onto it, and cached."""
+        loaded = self.fold(stream_id, events, known if known.version else None)
+        if self.states is not None and loaded.state.exists:
+            self.states.put(stream_id, loaded)
         return loaded
 
-    async def _latest(self, stream_id: str, states: StateCache) -> Loaded[Deal]:
-        cached = states.get(stream_id)
-        if cached is not None and await self.store.stream_version(stream_id) == cached.version:
-            return cached
-        loaded = await super().load(stream_id)
-        if loaded.state.exists:
-            states.put(stream_id, loaded)
+    async def _use(self, loaded: Loaded[Deal]) -> Loaded[Deal]:
+        """``loaded``, its pipeline resolved for ``decide``."""
+        if loaded.state.exists and self.pipeline is None:
+            self.pipeline = await find_pipeline(self.store, loaded.state.pipeline)
         return loaded
 
     async def _as_of(self, stream_id: str, to_version: int | None, as_of: datetime) -> Loaded:
@@ -142,23 +176,9 @@ class DealRepository(Repository):
             state, version = evolve(state, event), recorded.version
         return Loaded(state, version)
 
-    async def append(
-        self,
-        stream_id: str,
-        expected_version: int,
-        events: list,
-        metadata: dict[str, Any],
-        **kwargs: Any,
-    ) -> AppendResult:
-        result = await super().append(stream_id, expected_version, events, metadata, **kwargs)
-        loaded = self._loaded
-        # Only an append that committed on its own: one inside a caller's transaction
-        # might still roll back, and a version must always name the same state.
-        committed = "conn" not in kwargs
-        if self.states is not None and committed and loaded and loaded.version == expected_version:
-            state = self.apply(loaded.state, events)
-            self.states.put(stream_id, Loaded(state, result.version))
-        return result
+    def appended(self, stream_id: str, loaded: Loaded[Deal]) -> None:
+        if self.states is not None:
+            self.states.put(stream_id, loaded)
 
     def _decide(self, state: Deal, command: Any) -> list:
         if self.check is not None:

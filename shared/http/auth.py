@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -62,6 +65,11 @@ def issue_token(
 
 def decode_token(secret: str, token: str, *, issuer: str = "dealtrail") -> Principal:
     """Verify a token and return its principal; raises :class:`Problem` (401) if invalid."""
+    return _verify(secret, token, issuer)[0]
+
+
+def _verify(secret: str, token: str, issuer: str) -> tuple[Principal, int]:
+    """The token's principal and expiry (Unix seconds)."""
     try:
         claims = jwt.decode(
             token,
@@ -70,11 +78,48 @@ def decode_token(secret: str, token: str, *, issuer: str = "dealtrail") -> Princ
             issuer=issuer,
             options={"require": ["sub", "exp", "iss"]},
         )
-        return Principal(sub=str(claims["sub"]), role=Role(claims.get("role")))
+        return Principal(sub=str(claims["sub"]), role=Role(claims.get("role"))), claims["exp"]
     except jwt.ExpiredSignatureError as exc:
-        raise _unauthorized("The token has expired.") from exc
+        raise _expired() from exc
     except (jwt.InvalidTokenError, ValueError) as exc:
         raise _unauthorized("The token is not valid.") from exc
+
+
+class TokenCache:
+    """Principals of recently verified tokens: a client sends the same token with every
+    request, and checking its signature and claims each time cost a few per cent of a
+    command's CPU. Keyed by the secret, issuer and token, so a token is never taken as
+    valid under settings it was not checked against; an entry ends with its token's
+    ``exp``; only valid tokens are kept, at most ``size`` (least recently used go)."""
+
+    def __init__(self, size: int = 4096, clock: Callable[[], float] = time.time) -> None:
+        self.size = size
+        self.clock = clock
+        self._items: OrderedDict[tuple[str, str, str], tuple[Principal, int]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def decode(self, secret: str, token: str, *, issuer: str = "dealtrail") -> Principal:
+        """:func:`decode_token`, answered from the cache while the token has not expired."""
+        key = (secret, issuer, token)
+        item = self._items.get(key)
+        if item is not None:
+            principal, expires = item
+            if self.clock() < expires:
+                self._items.move_to_end(key)
+                return principal
+            del self._items[key]
+            raise _expired()
+        principal, expires = _verify(secret, token, issuer)
+        self._items[key] = (principal, expires)
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return principal
+
+
+def _expired() -> Problem:
+    return _unauthorized("The token has expired.")
 
 
 def _unauthorized(detail: str) -> Problem:
@@ -88,6 +133,7 @@ def _unauthorized(detail: str) -> Problem:
 
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from `dealtrail token`")
+_tokens = TokenCache()
 
 
 async def current_principal(
@@ -103,7 +149,7 @@ async def current_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("Send 'Authorization: Bearer <token>'.")
     settings = request.app.state.settings
-    principal = decode_token(
+    principal = _tokens.decode(
         settings.signing_secret, credentials.credentials, issuer=settings.jwt_issuer
     )
     request.state.principal = principal

@@ -7,6 +7,7 @@ from shared.projections.runner import (
     ProjectionRunner,
     ProjectionStatus,
     apply_batch,
+    apply_events,
     read_checkpoint,
 )
 
@@ -17,6 +18,7 @@ __all__ = [
     "ProjectionStatus",
     "RebuildReport",
     "apply_batch",
+    "apply_events",
     "lock_key",
     "read_checkpoint",
     "rebuild",

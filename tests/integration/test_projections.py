@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 
 import asyncpg
 import pytest
 
-from shared.eventstore import EventStore, NewEvent, RecordedEvent
-from shared.eventstore.notify import CoalescingNotifier
+from shared.eventstore import Cursor, EventStore, NewEvent, RecordedEvent
+from shared.eventstore.notify import CoalescingNotifier, channel_for
+from shared.fanout import LocalFeed, Wakeups
 from shared.projections import (
     InjectedCrashError,
     Projection,
     ProjectionRunner,
     apply_batch,
+    apply_events,
     read_checkpoint,
     rebuild,
 )
+from shared.projections.runner import RECHECKS
 
 TABLES = (
     "create table type_counts (event_type text primary key, n bigint not null)",
@@ -190,3 +194,117 @@ async def _until_async(fetch, expected, timeout: float = 10.0) -> None:
     while await fetch() != expected:
         assert time.monotonic() < deadline, "condition not reached in time"
         await asyncio.sleep(0.02)
+
+
+class CountingStore(EventStore):
+    """An event store that counts the reads of its feed."""
+
+    reads = 0
+
+    async def read_all(self, *args, **kwargs):
+        self.reads += 1
+        return await super().read_all(*args, **kwargs)
+
+
+async def test_a_wake_up_with_nothing_new_costs_a_few_looks_then_quiet(
+    pool, tables, schema, db_url
+) -> None:
+    notifier = CoalescingNotifier(db_url, schema)
+    store = CountingStore(pool, on_append=notifier.poke)
+    runner = ProjectionRunner(store, db_url, schema, [Counting()], service="test", poll_seconds=30)
+    await notifier.start()
+    await runner.start()
+    try:
+        await _until(lambda: "counting" in runner.leading)
+        for n in (1, 2):
+            before = store.reads
+            await pool.execute("select pg_notify($1, '')", channel_for(schema))
+            await asyncio.sleep(0.6)
+            # A few looks with growing pauses (the event may sit behind an older open
+            # transaction), not one every few milliseconds.
+            assert store.reads - before <= len(RECHECKS) + 1
+            started = time.perf_counter()
+            await store.append(f"s-{uuid.uuid4()}", "thing", 0, [NewEvent("A", {})])
+            await _until_async(lambda: _count(pool), n)
+            assert time.perf_counter() - started < 1.0  # poll_seconds is 30: the NOTIFY woke it
+    finally:
+        await runner.stop()
+        await notifier.stop()
+
+
+async def test_on_the_shared_feed_each_event_is_applied_once_even_across_a_rebuild(
+    pool, tables, schema, db_url
+) -> None:
+    notifier = CoalescingNotifier(db_url, schema)
+    store = EventStore(pool, on_append=notifier.poke)
+    wakeups = Wakeups(db_url, schema)
+    feed = LocalFeed(store, wakeups, poll_seconds=0.2)
+    projection = Counting()
+    runner = ProjectionRunner(
+        store, db_url, schema, [projection], service="test", poll_seconds=30, feed=feed
+    )
+    await notifier.start()
+    await wakeups.start()
+    await feed.start_reading()
+    await runner.start()
+    try:
+        await _until(lambda: "counting" in runner.leading)
+        started = time.perf_counter()
+        await write(store, streams=1, per_stream=1)
+        await _until_async(lambda: _count(pool), 1)
+        assert time.perf_counter() - started < 1.0
+        await write(store, streams=20, per_stream=3)
+        await _until_async(lambda: _count(pool), 61)
+        # A rebuild moves the checkpoint under the runner and swaps the tables.
+        writer = asyncio.create_task(write(store, streams=30, per_stream=2))
+        await rebuild(store, db_url, schema, projection, batch_size=20)
+        await writer
+        await _until_async(lambda: _count(pool), 121)
+        counts, heads = await snapshot(pool)
+        assert dict(counts) == {"A": 50, "B": 71} and len(heads) == 51
+        await _until_async(lambda: read_checkpoint(pool, "counting"), await store.head())
+    finally:
+        await runner.stop()
+        await feed.stop()
+        await wakeups.stop()
+        await notifier.stop()
+
+
+async def test_a_batch_read_beforehand_applies_only_where_the_checkpoint_still_is(
+    store, pool, tables
+) -> None:
+    await write(store, streams=3, per_stream=2)
+    events = await store.read_all(limit=100)
+    projection = Counting()
+    async with pool.acquire() as conn:
+        await conn.execute("insert into checkpoints (name) values ('counting')")
+        assert not await apply_events(conn, projection, events[1].cursor, events[2:])
+        assert await snapshot(pool) == ([], [])
+        assert await apply_events(conn, projection, Cursor(), events[:2])
+        assert not await apply_events(conn, projection, Cursor(), events[:2])  # not twice
+        assert await apply_events(conn, projection, events[1].cursor, events[2:])
+    assert await read_checkpoint(pool, "counting") == events[-1].cursor
+    counts, _ = await snapshot(pool)
+    assert sum(n for _, n in counts) == 6
+
+
+class LosingFeed:
+    """A feed whose wait loses the first cancellation, as ``asyncio.wait_for`` can in
+    Python 3.11 when what it waits for completes at the same moment."""
+
+    async def follow(self, after: Cursor, *, limit: int = 500):
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()
+        await asyncio.Event().wait()
+        yield []
+
+
+async def test_stopping_ends_a_projection_that_lost_its_cancellation(
+    store, tables, schema, db_url
+) -> None:
+    runner = ProjectionRunner(store, db_url, schema, [Counting()], service="t", feed=LosingFeed())
+    await runner.start()
+    await _until(lambda: "counting" in runner.leading)
+    started = time.perf_counter()
+    await asyncio.wait_for(runner.stop(), 5)
+    assert time.perf_counter() - started < 2.0 and not runner.leading
