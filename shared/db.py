@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -106,3 +107,19 @@ async def connect(url: str, schema: str) -> asyncpg.Connection:
     )
     await _init_connection(conn)
     return conn
+
+
+async def close_quietly(conn: asyncpg.Connection, timeout: float = 2.0) -> None:
+    """Close a dedicated connection (ending its session frees its locks and listeners),
+    bounded in time: a database that is shutting down or unreachable gets the socket
+    closed instead, so stopping a worker never waits on it. Errors are not raised;
+    a cancellation still is."""
+    if conn.is_closed():
+        return
+    try:
+        await asyncio.shield(conn.close(timeout=timeout))
+    except asyncio.CancelledError:
+        conn.terminate()
+        raise
+    except Exception:
+        conn.terminate()

@@ -20,7 +20,7 @@ import asyncpg
 import httpx
 import structlog
 
-from shared.db import connect
+from shared.db import close_quietly, connect
 from shared.projections.base import lock_key
 
 log = structlog.get_logger(__name__)
@@ -147,9 +147,8 @@ class FeedConsumer:
                     await asyncio.sleep(min(backoff, self.max_backoff))
                 finally:
                     self.leading = False
-                    if conn is not None and not conn.is_closed():
-                        with contextlib.suppress(Exception):
-                            await asyncio.shield(conn.close())
+                    if conn is not None:
+                        await close_quietly(conn)
         finally:
             if self._client is None:
                 await client.aclose()

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 import structlog
 
-from shared.db import connect
+from shared.db import close_quietly, connect
 from shared.projections.base import lock_key
 
 log = structlog.get_logger(__name__)
@@ -75,7 +75,7 @@ class Leadership:
             finally:
                 self.leading = False
                 if conn is not None:
-                    await _let_go(conn)
+                    await close_quietly(conn)
             await asyncio.sleep(self.retry)
 
     async def _lead(self, conn: asyncpg.Connection) -> None:
@@ -92,18 +92,3 @@ class Leadership:
                 work.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await work
-
-
-async def _let_go(conn: asyncpg.Connection) -> None:
-    """Close the lock's connection (ending the session frees the lock), bounded in time:
-    a database that is shutting down or unreachable gets the socket closed instead, so
-    stopping a replica never waits on it."""
-    if conn.is_closed():
-        return
-    try:
-        await asyncio.shield(conn.close(timeout=2))
-    except asyncio.CancelledError:
-        conn.terminate()
-        raise
-    except Exception:
-        conn.terminate()

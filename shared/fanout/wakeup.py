@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 import asyncpg
 import structlog
 
-from shared.db import connect
+from shared.db import close_quietly, connect
 from shared.eventstore.notify import channel_for
 from shared.eventstore.store import EventStore
 from shared.eventstore.types import Cursor, RecordedEvent
@@ -113,9 +113,8 @@ class Wakeups:
             except Exception as exc:  # readers keep polling meanwhile
                 log.warning("wakeups.failed", schema=self.schema, error=repr(exc))
             finally:
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await asyncio.shield(conn.close())
+                if conn is not None:
+                    await close_quietly(conn)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
 

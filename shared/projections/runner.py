@@ -11,7 +11,7 @@ from typing import Protocol
 import asyncpg
 import structlog
 
-from shared.db import connect
+from shared.db import close_quietly, connect
 from shared.eventstore.notify import channel_for
 from shared.eventstore.store import EventStore
 from shared.eventstore.types import Cursor, RecordedEvent
@@ -231,9 +231,8 @@ class ProjectionRunner:
                 await asyncio.sleep(self.leader_retry)
             finally:
                 self.leading.discard(projection.name)
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await asyncio.shield(conn.close())
+                if conn is not None:
+                    await close_quietly(conn)
 
     async def _follow_feed(
         self, conn: asyncpg.Connection, projection: Projection, feed: Feed
