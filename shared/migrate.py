@@ -40,13 +40,20 @@ async def upgrade(
     url: str, service: str, schema: str | None = None, revision: str = "heads"
 ) -> None:
     """Bring ``service``'s schema up to ``revision``."""
+    await _run(command.upgrade, url, service, schema, revision)
+
+
+async def downgrade(url: str, service: str, schema: str | None, revision: str) -> None:
+    """Take ``service``'s schema back down to ``revision`` (e.g. ``"0011"``, ``"0101-1"``)."""
+    await _run(command.downgrade, url, service, schema, revision)
+
+
+async def _run(step: Any, url: str, service: str, schema: str | None, revision: str) -> None:
     schema = schema or SERVICES[service]
     engine = create_async_engine(sqlalchemy_url(url))
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(
-                lambda sync: command.upgrade(_config(service, schema, sync), revision)
-            )
+            await conn.run_sync(lambda sync: step(_config(service, schema, sync), revision))
     finally:
         await engine.dispose()
 

@@ -52,7 +52,10 @@ def _plain(value: Any) -> bool:
 
 def format_timestamp(ts: datetime) -> str:
     """RFC 3339 UTC with microseconds, the form used inside hashed bodies."""
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = ts if ts.tzinfo is UTC else ts.astimezone(UTC)
+    if utc.year < 1000:  # strftime does not pad the year; keep its text for old bodies
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def event_body(

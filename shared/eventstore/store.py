@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from shared.eventstore.canonical import event_body
+from shared.eventstore.canonical import chain_hash, event_body
 from shared.eventstore.types import (
     START,
     Cursor,
@@ -29,42 +30,51 @@ _APPEND = """
 select append_events($1, $2, $3, $4::uuid[], $5::text[], $6::integer[], $7::jsonb[],
                      $8::jsonb[], $9::text[], $10, $11, $12, $13, $14, $15)
 """
-# One event, the common case, as one statement (no function call, no arrays):
-# the stream row moves to the new version and head hash only if it is still at
-# the expected version (a concurrent writer makes it match no row), then the
-# event and the idempotency record are written from that row. No row back
-# means a version conflict and nothing written.
-_ONE_EVENT_TAIL = """
-, idem as (
-    insert into idempotency (scope, key, request_hash, status, response, stream_id)
-    select $11, $12, $13, $14, $15, $1 from head where $12::text is not null
-)
-insert into events (stream_id, stream_type, version, event_id, event_type,
-                    schema_version, data, metadata, recorded_at, hash)
-select $1, $2, head.version, $4, $5, $6, $7, $8, $10, head.last_hash from head
-returning position
+# One event, the common case, as one statement. The (stream_id, version) key is
+# the version check: a writer that read an older version finds the next one
+# taken, gets no row back and writes nothing. When the hash to chain from is
+# known ($9 is then the new event's hash) the append is a plain insert;
+# otherwise the previous event's row supplies it ($9 is the canonical body).
+_EVENT_COLUMNS = """stream_id, stream_type, version, event_id, event_type,
+                    schema_version, data, metadata, recorded_at, hash"""
+_INSERT_CHAINED = f"""
+insert into events ({_EVENT_COLUMNS})
+values ($1, $2, $3 + 1, $4, $5, $6, $7, $8, $10, $9)
+on conflict (stream_id, version) do nothing
+returning position, hash
 """
-_APPEND_ONE_TO_NEW = (
-    """
-with head as (
-    insert into streams (stream_id, stream_type, version, last_hash)
-    values ($1, $2, $3 + 1, sha256(convert_to($9, 'UTF8')))
-    on conflict do nothing
-    returning version, last_hash
-)"""
-    + _ONE_EVENT_TAIL
+_INSERT_AFTER_PREVIOUS = f"""
+insert into events ({_EVENT_COLUMNS})
+select $1, $2, $3 + 1, $4, $5, $6, $7, $8, $10, sha256(hash || convert_to($9, 'UTF8'))
+from events where stream_id = $1 and version = $3
+on conflict (stream_id, version) do nothing
+returning position, hash
+"""
+
+
+def _with_idempotency(insert: str) -> str:
+    """The same append, also recording the idempotency key ($11-$15) if it wrote."""
+    return f"""
+with event as ({insert}),
+idem as (
+    insert into idempotency (scope, key, request_hash, status, response, stream_id)
+    select $11, $12, $13, $14, $15, $1 from event
 )
-_APPEND_ONE_TO_EXISTING = (
-    """
-with head as (
-    update streams
-    set version = version + 1,
-        last_hash = sha256(coalesce(last_hash, ''::bytea) || convert_to($9, 'UTF8'))
-    where stream_id = $1 and version = $3
-    returning version, last_hash
-)"""
-    + _ONE_EVENT_TAIL
-)
+select position, hash from event
+"""
+
+
+# (hash known?, idempotency record?) -> statement
+_APPEND_ONE = {
+    (True, False): _INSERT_CHAINED,
+    (False, False): _INSERT_AFTER_PREVIOUS,
+    (True, True): _with_idempotency(_INSERT_CHAINED),
+    (False, True): _with_idempotency(_INSERT_AFTER_PREVIOUS),
+}
+# Heads kept per store: a stream's latest known (version, hash). Events never
+# change, so a head learned from a committed event stays true; a stream that
+# moved on elsewhere simply no longer matches the expected version.
+HEADS_KEPT = 50_000
 _COLUMNS = """position, tx_id, stream_id, stream_type, version, event_id, event_type,
               schema_version, data, metadata, recorded_at, hash"""
 _READ_STREAM = f"""
@@ -96,7 +106,7 @@ where tx_id < pg_snapshot_xmin(pg_current_snapshot())
 order by tx_id desc, position desc
 limit 1
 """
-_STREAM_VERSION = "select version from streams where stream_id = $1"
+_STREAM_VERSION = "select coalesce(max(version), 0) from events where stream_id = $1"
 _IDEMPOTENCY = """
 select request_hash, status, response from idempotency where scope = $1 and key = $2
 """
@@ -182,6 +192,7 @@ class EventStore:
         self.upcasters = upcasters or Upcasters()
         self.clock = clock
         self.on_append = on_append
+        self._heads: dict[str, tuple[int, bytes]] = {}
 
     async def append(
         self,
@@ -225,10 +236,22 @@ class EventStore:
             if idem
             else (None, None, None, None, None)
         )
-        if len(events) == 1:
+        runner = conn if conn is not None else self.pool
+        if len(events) != 1:
+            position = await self._append_many(
+                runner, stream_id, stream_type, expected_version, events, meta, bodies,
+                recorded_at, idem_args,
+            )  # fmt: skip
+        else:
             event = events[0]
-            sql = _APPEND_ONE_TO_NEW if expected_version == 0 else _APPEND_ONE_TO_EXISTING
-            args: tuple = (
+            chained = expected_version == 0 or self._head_is(stream_id, expected_version)
+            if chained:
+                previous = self._heads[stream_id][1] if expected_version else None
+                ninth: str | bytes = chain_hash(previous, bodies[0])
+            else:
+                ninth = bodies[0]
+            row = await runner.fetchrow(
+                _APPEND_ONE[chained, idem is not None],
                 stream_id,
                 stream_type,
                 expected_version,
@@ -237,13 +260,35 @@ class EventStore:
                 event.schema_version,
                 event.data,
                 meta,
-                bodies[0],
+                ninth,
                 recorded_at,
-                *idem_args,
+                *(idem_args if idem else ()),
             )
-        else:
-            sql = _APPEND
-            args = (
+            if row is None:  # the next version was taken: nothing written
+                actual = await runner.fetchval(_STREAM_VERSION, stream_id)
+                raise WrongExpectedVersionError(stream_id, expected_version, actual)
+            position = row[0]
+            if _committed(runner):
+                self._learn(stream_id, expected_version + 1, row[1])
+        if self.on_append is not None and events:
+            self.on_append()
+        return AppendResult(stream_id, expected_version + len(events), position)
+
+    async def _append_many(
+        self,
+        runner: asyncpg.Pool | asyncpg.Connection,
+        stream_id: str,
+        stream_type: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        meta: dict[str, Any],
+        bodies: list[str],
+        recorded_at: datetime,
+        idem_args: tuple,
+    ) -> int:
+        try:
+            return await runner.fetchval(
+                _APPEND,
                 stream_id,
                 stream_type,
                 expected_version,
@@ -256,20 +301,31 @@ class EventStore:
                 recorded_at,
                 *idem_args,
             )
-        runner = conn if conn is not None else self.pool
-        try:
-            position = await runner.fetchval(sql, *args)
         except asyncpg.PostgresError as exc:
             if getattr(exc, "sqlstate", None) == WRONG_VERSION_SQLSTATE:
                 actual = int(getattr(exc, "detail", None) or 0)
                 raise WrongExpectedVersionError(stream_id, expected_version, actual) from exc
             raise
-        if position is None:  # the one-event statement matched no stream row
-            actual = await runner.fetchval(_STREAM_VERSION, stream_id) or 0
-            raise WrongExpectedVersionError(stream_id, expected_version, actual)
-        if self.on_append is not None and events:
-            self.on_append()
-        return AppendResult(stream_id, expected_version + len(events), position)
+
+    def _head_is(self, stream_id: str, version: int) -> bool:
+        head = self._heads.get(stream_id)
+        return head is not None and head[0] == version
+
+    def _learn(self, stream_id: str, version: int, hash_: bytes) -> None:
+        """Keep a committed event's (version, hash) as its stream's head if it is newer."""
+        heads = self._heads
+        known = heads.get(stream_id)
+        if known is not None and known[0] >= version:
+            return
+        if known is None and len(heads) >= HEADS_KEPT:
+            for oldest in list(itertools.islice(heads, HEADS_KEPT // 10)):
+                del heads[oldest]
+        heads[stream_id] = (version, bytes(hash_))
+
+    def _learn_from(self, events: list[RecordedEvent]) -> None:
+        if events and _committed(self.pool):
+            last = events[-1]
+            self._learn(last.stream_id, last.version, last.hash)
 
     async def find_response(
         self, scope: str, key: str, request_hash: bytes
@@ -287,7 +343,7 @@ class EventStore:
 
     async def stream_version(self, stream_id: str) -> int:
         """Current version of a stream; 0 when it does not exist."""
-        return await self.pool.fetchval(_STREAM_VERSION, stream_id) or 0
+        return await self.pool.fetchval(_STREAM_VERSION, stream_id)
 
     async def read_stream(
         self,
@@ -304,7 +360,9 @@ class EventStore:
             _MAX_VERSION if to_version is None else to_version,
             _FAR_FUTURE if as_of is None else as_of,
         )
-        return self._decode(rows, upcast)
+        events = self._decode(rows, upcast)
+        self._learn_from(events)
+        return events
 
     async def read_all(
         self,
@@ -378,7 +436,15 @@ class EventStore:
             return StoredResponse(first["status"], first["response"]), []
         if first["position"] is None:
             return None, []
-        return None, [self.upcasters.upcast(RecordedEvent(*row[3:])) for row in rows]
+        events = [self.upcasters.upcast(RecordedEvent(*row[3:])) for row in rows]
+        self._learn_from(events)
+        return None, events
+
+
+def _committed(runner: asyncpg.Pool | asyncpg.Connection) -> bool:
+    """Whether what ``runner`` just wrote or read is committed: a pool's statements
+    run on their own, a connection's only outside a transaction block."""
+    return not (isinstance(runner, asyncpg.Connection) and runner.is_in_transaction())
 
 
 def fold(events: Iterable[S], initial: Any, evolve: Callable[[Any, S], Any]) -> Any:

@@ -22,6 +22,7 @@ from shared.eventstore import (
     fold,
     verify,
 )
+from shared.eventstore import store as store_module
 from shared.eventstore.canonical import chain_hash, event_body
 
 
@@ -57,6 +58,10 @@ async def test_stale_expected_version_is_a_conflict(store: EventStore) -> None:
 
     with pytest.raises(WrongExpectedVersionError):
         await store.append(stream, "deal", 5, [ev()])
+    for expected in (0, 5):
+        with pytest.raises(WrongExpectedVersionError) as err:
+            await store.append(stream, "deal", expected, [ev(), ev()])
+        assert err.value.actual == 1
     assert await store.stream_version(stream) == 1
 
 
@@ -282,10 +287,7 @@ async def test_single_and_batched_appends_share_one_hash_chain(store: EventStore
         )
         assert e.hash == chain_hash(previous, body)
         previous = e.hash
-    head = await pool.fetchrow(
-        "select version, last_hash from streams where stream_id = $1", stream
-    )
-    assert (head["version"], head["last_hash"]) == (4, previous)
+    assert [e.version for e in events] == [1, 2, 3, 4]
     assert (await verify(pool)).ok
 
 
@@ -316,6 +318,50 @@ async def test_an_append_joins_the_callers_transaction(store: EventStore, pool) 
         await tx.rollback()
     assert await store.stream_version(stream) == 0
     assert await store.read_stream(stream) == []
+
+
+async def test_stores_that_know_different_heads_extend_one_chain(store: EventStore, pool) -> None:
+    """A store chains from the head it learned, or from the stored row when its
+    head is stale or unknown; every path gives the same hashes."""
+    stream = sid()
+    other = EventStore(pool)
+    await store.append(stream, "deal", 0, [ev(n=1)])
+    await other.append(stream, "deal", 1, [ev(n=2)])  # never saw the stream
+    await store.append(stream, "deal", 2, [ev(n=3)])  # knows version 1 only
+    await store.append(stream, "deal", 3, [ev(n=4)])  # knows version 3
+    with pytest.raises(WrongExpectedVersionError) as err:
+        await other.append(stream, "deal", 2, [ev(n=5)])  # knows version 2, now taken
+    assert err.value.actual == 4
+    assert [e.data["n"] for e in await store.read_stream(stream)] == [1, 2, 3, 4]
+    assert (await verify(pool, stream)).ok
+
+
+async def test_an_append_that_was_rolled_back_teaches_the_store_nothing(
+    store: EventStore, pool
+) -> None:
+    stream = sid()
+    await store.append(stream, "deal", 0, [ev(n=1)])
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        await store.append(stream, "deal", 1, [ev(n=2)], conn=conn)
+        await tx.rollback()
+    await EventStore(pool).append(stream, "deal", 1, [ev(n=3)])
+    await store.append(stream, "deal", 2, [ev(n=4)])
+    assert [e.data["n"] for e in await store.read_stream(stream)] == [1, 3, 4]
+    assert (await verify(pool, stream)).ok
+
+
+async def test_a_store_keeps_a_bounded_number_of_heads(pool, monkeypatch) -> None:
+    monkeypatch.setattr(store_module, "HEADS_KEPT", 10)
+    store = EventStore(pool)
+    streams = [sid() for _ in range(25)]
+    for stream in streams:
+        await store.append(stream, "deal", 0, [ev()])
+    assert len(store._heads) <= 10
+    for stream in streams:  # forgotten heads come from the stored rows
+        await store.append(stream, "deal", 1, [ev()])
+    assert (await verify(pool)).ok
 
 
 async def test_old_schema_versions_are_upcast_on_read(pool) -> None:

@@ -153,15 +153,20 @@ async def test_unknown_deal_is_404_for_reads_and_commands(client) -> None:
 
 
 async def test_a_concurrent_change_that_wins_first_makes_the_other_a_409(client, db) -> None:
-    """Both requests read version 1 (If-Match: * skips the precondition); the stream row is
-    held so both wait inside append; released, one commits and the other conflicts."""
+    """Both requests read version 1 (If-Match: * skips the precondition); an uncommitted
+    version 2 holds both inside append; rolled back, one commits and the other conflicts."""
     rep = as_user(client, REP)
     deal = await rep.opened(await add_account(db))
     path = f"/deals/{deal['id']}/competitors"
     async with db.acquire() as conn:
         holder = conn.transaction()
         await holder.start()
-        await conn.execute("select 1 from streams where stream_id = $1 for update", deal["id"])
+        await conn.execute(
+            """insert into events (stream_id, stream_type, version, event_id, event_type,
+                                   data, recorded_at, hash)
+               values ($1, 'deal', 2, gen_random_uuid(), 'Held', '{}', now(), '')""",
+            deal["id"],
+        )
         racing = [
             asyncio.create_task(rep.command("POST", path, "*", {"name": name}))
             for name in ("Kingdee", "SAP")

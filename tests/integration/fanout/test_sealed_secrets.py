@@ -9,16 +9,14 @@ import uuid
 
 import asyncpg
 import pytest
-from alembic import command
 from cryptography.exceptions import InvalidTag
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.embedded_pg import quote_ident
 from shared.fanout import signing
 from shared.fanout.api import SubscriptionCreate
 from shared.http.conditional import request_fingerprint
 from shared.http.service import create_service_app
-from shared.migrate import _config, sqlalchemy_url, upgrade
+from shared.migrate import downgrade, upgrade
 from tests.integration.fanout.conftest import open_counters, until
 from tests.integration.fanout.test_webhooks import SERVICE, settings, signed_correctly, subscribe
 from tests.support.counter import counter_spec
@@ -111,17 +109,6 @@ async def schema_at_0100(db_url) -> str:
         await conn.close()
 
 
-async def downgrade(url: str, schema: str, revision: str) -> None:
-    engine = create_async_engine(sqlalchemy_url(url))
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(
-                lambda sync: command.downgrade(_config("deals", schema, sync), revision)
-            )
-    finally:
-        await engine.dispose()
-
-
 async def test_the_migration_seals_stored_secrets_and_they_keep_signing(
     db_url, schema_at_0100, receiver, monkeypatch, tmp_path
 ) -> None:
@@ -179,7 +166,7 @@ async def test_the_migration_seals_stored_secrets_and_they_keep_signing(
     headers, body = receiver.accepted[0]
     assert signed_correctly(secret, headers, body)  # the receiver's secret did not change
 
-    await downgrade(db_url, schema, "0101-1")
+    await downgrade(db_url, "deals", schema, "0101-1")
     conn = await asyncpg.connect(db_url, server_settings={"search_path": schema})
     try:
         assert await conn.fetchval("select secret from webhook_subscriptions") == secret
