@@ -6,7 +6,7 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID, uuid4
 
 
@@ -77,9 +77,12 @@ class Cursor:
 START = Cursor()
 
 
-@dataclass(frozen=True, slots=True)
-class RecordedEvent:
-    """An event as stored (after upcasting, when read through the store)."""
+class RecordedEvent(NamedTuple):
+    """An event as stored (after upcasting, when read through the store).
+
+    A named tuple rather than a frozen dataclass: the feed builds one per row,
+    and a tuple is built from the row's columns at a fraction of the cost.
+    """
 
     position: int
     tx_id: int

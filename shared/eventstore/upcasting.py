@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from shared.eventstore.types import RecordedEvent
@@ -21,6 +20,10 @@ class Upcasters:
 
     def __init__(self) -> None:
         self._steps: dict[tuple[str, int], Upcaster] = {}
+
+    def __bool__(self) -> bool:
+        """Whether any step is registered (with none, reading needs no upcasting)."""
+        return bool(self._steps)
 
     def register(self, event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
         """Decorator: register the step from ``from_version`` to ``from_version + 1``."""
@@ -48,4 +51,4 @@ class Upcasters:
             data = step(data)
             version += 1
             step = self._steps.get((event.type, version))
-        return replace(event, data=data, schema_version=version)
+        return event._replace(data=data, schema_version=version)
