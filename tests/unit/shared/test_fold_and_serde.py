@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from enum import StrEnum
+from enum import Enum, StrEnum
 from uuid import UUID, uuid4
 
 import pytest
@@ -102,6 +102,32 @@ def test_serde_round_trip_keeps_types_and_never_uses_floats() -> None:
     assert data["amount"] == "1250000.00" and data["when"] == "2026-03-31T08:00:00Z"
     assert data["lines"] == [{"sku": "A-1", "price": "10.50"}]
     assert from_data(Everything, data) == value
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    children: tuple[Node, ...] = ()
+    tags: dict[str, Colour] | None = None
+
+
+class Level(Enum):
+    LOW = 1
+
+
+def test_serde_handles_nesting_optionals_and_enums_of_every_kind() -> None:
+    tree = Node("root", (Node("a", tags={"x": Colour.RED}), Node("b")))
+    data = to_data(tree)
+    assert data["children"][0] == {"name": "a", "children": [], "tags": {"x": "red"}}
+    assert data["tags"] is None
+    assert from_data(Node, data) == tree
+    assert to_data(Colour.RED) is Colour.RED  # a str enum is already JSON text
+    assert to_data(Level.LOW) == 1 and from_data(Level, 1) is Level.LOW
+    assert to_data({1: True}) == {"1": True}
+    assert from_data(Decimal | None, None) is None
+    assert from_data(datetime, "2026-03-31T08:00:00") == datetime(2026, 3, 31, 8, tzinfo=UTC)
+    with pytest.raises(TypeError, match="cannot serialise float"):
+        to_data({"price": 1.5})
 
 
 def test_unknown_event_type_is_reported() -> None:
