@@ -24,7 +24,7 @@ import orjson
 
 def canonical_json(value: Any) -> str:
     """Deterministic JSON text of ``value``."""
-    if _plain(value):
+    if is_plain_json(value):
         try:
             return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
         except orjson.JSONEncodeError:
@@ -32,7 +32,7 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _plain(value: Any) -> bool:
+def is_plain_json(value: Any) -> bool:
     """Whether ``value`` holds nothing but JSON strings, integers, booleans, nulls,
     lists and objects (where orjson and ``json`` write the same text)."""
     pending = [value]

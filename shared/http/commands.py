@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 
 from shared.aggregates import Loaded, Repository
 from shared.eventstore import IdempotencyRecord, StoredResponse, WrongExpectedVersionError
+from shared.eventstore.canonical import is_plain_json
 from shared.http.auth import Principal
 from shared.http.conditional import (
     check_idempotency_key,
@@ -76,11 +77,14 @@ async def command_context(
         service=request.app.state.service_name,
         idempotency_key=check_idempotency_key(headers.get("idempotency-key")),
         if_match=parse_if_match(headers.get("if-match"), required=require_if_match),
-        fingerprint=request_fingerprint(
-            request.method, request.url.path, jsonable_encoder(body) if body is not None else None
-        ),
+        fingerprint=request_fingerprint(request.method, request.scope["path"], _json_ready(body)),
         reason=reason,
     )
+
+
+def _json_ready(body: Any) -> Any:
+    """``body`` as JSON types; a body that holds only those already is used as it is."""
+    return body if is_plain_json(body) else jsonable_encoder(body)
 
 
 @dataclass(slots=True)

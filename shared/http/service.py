@@ -167,13 +167,15 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
     app.add_middleware(AuditReadLogMiddleware)  # inside the request id middleware
     app.add_middleware(RequestContextMiddleware, service=spec.name)
     install_problem_handlers(app, spec.exception_handlers)
+    # The service's own routes first: a request is matched against the routes in this
+    # order, and the busy ones (commands, reads) are the service's.
+    for router in spec.routers:
+        app.include_router(router)
     app.include_router(operations_router())
     app.include_router(feed_router())
     app.include_router(stream_router())
     app.include_router(subscriptions_router())
     app.include_router(audit_router())
-    for router in spec.routers:
-        app.include_router(router)
     return app
 
 
