@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from shared.eventstore.canonical import chain_hash, event_body
+from shared.eventstore.heads import StreamHeads
 from shared.eventstore.types import (
     START,
     Cursor,
@@ -71,10 +71,6 @@ _APPEND_ONE = {
     (True, True): _with_idempotency(_INSERT_CHAINED),
     (False, True): _with_idempotency(_INSERT_AFTER_PREVIOUS),
 }
-# Heads kept per store: a stream's latest known (version, hash). Events never
-# change, so a head learned from a committed event stays true; a stream that
-# moved on elsewhere simply no longer matches the expected version.
-HEADS_KEPT = 50_000
 _COLUMNS = """position, tx_id, stream_id, stream_type, version, event_id, event_type,
               schema_version, data, metadata, recorded_at, hash"""
 _READ_STREAM = f"""
@@ -134,6 +130,11 @@ class IdempotencyRecord:
     status: int
     response: Any
 
+    @property
+    def row(self) -> tuple[str, str, bytes, int, Any]:
+        """The values of its idempotency row, in column order."""
+        return (self.scope, self.key, self.request_hash, self.status, self.response)
+
 
 @dataclass(frozen=True, slots=True)
 class StoredResponse:
@@ -191,7 +192,7 @@ class EventStore:
         self.upcasters = upcasters or Upcasters()
         self.clock = clock
         self.on_append = on_append
-        self._heads: dict[str, tuple[int, bytes]] = {}
+        self._heads = StreamHeads()
 
     async def append(
         self,
@@ -229,49 +230,55 @@ class EventStore:
             )
             for i, e in enumerate(events, start=1)
         ]
-        idem = idempotency
-        idem_args = (
-            (idem.scope, idem.key, idem.request_hash, idem.status, idem.response)
-            if idem
-            else (None, None, None, None, None)
-        )
         runner = conn if conn is not None else self.pool
-        if len(events) != 1:
-            position = await self._append_many(
-                runner, stream_id, stream_type, expected_version, events, meta, bodies,
-                recorded_at, idem_args,
+        if len(events) == 1:
+            position = await self._append_one(
+                runner, stream_id, stream_type, expected_version, events[0], meta, bodies[0],
+                recorded_at, idempotency,
             )  # fmt: skip
         else:
-            event = events[0]
-            chained = expected_version == 0 or self._head_is(stream_id, expected_version)
-            if chained:
-                previous = self._heads[stream_id][1] if expected_version else None
-                ninth: str | bytes = chain_hash(previous, bodies[0])
-            else:
-                ninth = bodies[0]
-            row = await runner.fetchrow(
-                _APPEND_ONE[chained, idem is not None],
-                stream_id,
-                stream_type,
-                expected_version,
-                event.event_id,
-                event.type,
-                event.schema_version,
-                event.data,
-                meta,
-                ninth,
-                recorded_at,
-                *(idem_args if idem else ()),
-            )
-            if row is None:  # the next version was taken: nothing written
-                actual = await runner.fetchval(_STREAM_VERSION, stream_id)
-                raise WrongExpectedVersionError(stream_id, expected_version, actual)
-            position = row[0]
-            if _committed(runner):
-                self._learn(stream_id, expected_version + 1, row[1])
+            position = await self._append_many(
+                runner, stream_id, stream_type, expected_version, events, meta, bodies,
+                recorded_at, idempotency,
+            )  # fmt: skip
         if self.on_append is not None and events:
             self.on_append()
         return AppendResult(stream_id, expected_version + len(events), position)
+
+    async def _append_one(
+        self,
+        runner: asyncpg.Pool | asyncpg.Connection,
+        stream_id: str,
+        stream_type: str,
+        expected_version: int,
+        event: NewEvent,
+        meta: dict[str, Any],
+        body: str,
+        recorded_at: datetime,
+        idem: IdempotencyRecord | None,
+    ) -> int:
+        previous = self._heads.hash_at(stream_id, expected_version) if expected_version else None
+        chained = expected_version == 0 or previous is not None
+        row = await runner.fetchrow(
+            _APPEND_ONE[chained, idem is not None],
+            stream_id,
+            stream_type,
+            expected_version,
+            event.event_id,
+            event.type,
+            event.schema_version,
+            event.data,
+            meta,
+            chain_hash(previous, body) if chained else body,
+            recorded_at,
+            *(idem.row if idem else ()),
+        )
+        if row is None:  # the next version was taken: nothing written
+            actual = await runner.fetchval(_STREAM_VERSION, stream_id)
+            raise WrongExpectedVersionError(stream_id, expected_version, actual)
+        if _committed(runner):
+            self._heads.learn(stream_id, expected_version + 1, row[1])
+        return row[0]
 
     async def _append_many(
         self,
@@ -283,7 +290,7 @@ class EventStore:
         meta: dict[str, Any],
         bodies: list[str],
         recorded_at: datetime,
-        idem_args: tuple,
+        idem: IdempotencyRecord | None,
     ) -> int:
         try:
             return await runner.fetchval(
@@ -298,7 +305,7 @@ class EventStore:
                 [meta] * len(events),
                 bodies,
                 recorded_at,
-                *idem_args,
+                *(idem.row if idem else (None,) * 5),
             )
         except asyncpg.PostgresError as exc:
             if getattr(exc, "sqlstate", None) == WRONG_VERSION_SQLSTATE:
@@ -306,25 +313,11 @@ class EventStore:
                 raise WrongExpectedVersionError(stream_id, expected_version, actual) from exc
             raise
 
-    def _head_is(self, stream_id: str, version: int) -> bool:
-        head = self._heads.get(stream_id)
-        return head is not None and head[0] == version
-
-    def _learn(self, stream_id: str, version: int, hash_: bytes) -> None:
-        """Keep a committed event's (version, hash) as its stream's head if it is newer."""
-        heads = self._heads
-        known = heads.get(stream_id)
-        if known is not None and known[0] >= version:
-            return
-        if known is None and len(heads) >= HEADS_KEPT:
-            for oldest in list(itertools.islice(heads, HEADS_KEPT // 10)):
-                del heads[oldest]
-        heads[stream_id] = (version, bytes(hash_))
-
     def _learn_from(self, events: list[RecordedEvent]) -> None:
+        """Keep the head that a read of committed events shows."""
         if events and _committed(self.pool):
             last = events[-1]
-            self._learn(last.stream_id, last.version, last.hash)
+            self._heads.learn(last.stream_id, last.version, last.hash)
 
     async def find_response(
         self, scope: str, key: str, request_hash: bytes

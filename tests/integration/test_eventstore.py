@@ -22,8 +22,8 @@ from shared.eventstore import (
     fold,
     verify,
 )
-from shared.eventstore import store as store_module
 from shared.eventstore.canonical import chain_hash, event_body
+from shared.eventstore.heads import StreamHeads
 
 
 def ev(kind: str = "Happened", **data) -> NewEvent:
@@ -352,9 +352,9 @@ async def test_an_append_that_was_rolled_back_teaches_the_store_nothing(
     assert (await verify(pool, stream)).ok
 
 
-async def test_a_store_keeps_a_bounded_number_of_heads(pool, monkeypatch) -> None:
-    monkeypatch.setattr(store_module, "HEADS_KEPT", 10)
+async def test_a_store_keeps_a_bounded_number_of_heads(pool) -> None:
     store = EventStore(pool)
+    store._heads = StreamHeads(size=10)
     streams = [sid() for _ in range(25)]
     for stream in streams:
         await store.append(stream, "deal", 0, [ev()])
