@@ -1,20 +1,17 @@
 """The event store: immutable, hash-chained events in PostgreSQL."""
 
-from shared.eventstore.store import (
-    AppendResult,
-    EventStore,
-    IdempotencyRecord,
-    StoredResponse,
-    fold,
-)
+from shared.eventstore.store import EventStore, fold
 from shared.eventstore.types import (
     START,
+    AppendResult,
     Cursor,
     EventStoreError,
     IdempotencyKeyReusedError,
+    IdempotencyRecord,
     InvalidCursorError,
     NewEvent,
     RecordedEvent,
+    StoredResponse,
     WrongExpectedVersionError,
 )
 from shared.eventstore.upcasting import Upcasters

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -14,10 +13,13 @@ from shared.eventstore.canonical import chain_hash, event_body
 from shared.eventstore.heads import StreamHeads
 from shared.eventstore.types import (
     START,
+    AppendResult,
     Cursor,
     IdempotencyKeyReusedError,
+    IdempotencyRecord,
     NewEvent,
     RecordedEvent,
+    StoredResponse,
     WrongExpectedVersionError,
 )
 from shared.eventstore.upcasting import Upcasters
@@ -118,35 +120,6 @@ where backend_xid is not null
 
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 _MAX_VERSION = 2**31 - 1
-
-
-@dataclass(frozen=True, slots=True)
-class IdempotencyRecord:
-    """A command's idempotency key and the response to replay for it."""
-
-    scope: str
-    key: str
-    request_hash: bytes
-    status: int
-    response: Any
-
-    @property
-    def row(self) -> tuple[str, str, bytes, int, Any]:
-        """The values of its idempotency row, in column order."""
-        return (self.scope, self.key, self.request_hash, self.status, self.response)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredResponse:
-    status: int
-    body: Any
-
-
-@dataclass(frozen=True, slots=True)
-class AppendResult:
-    stream_id: str
-    version: int
-    position: int
 
 
 # _COLUMNS is in RecordedEvent's field order, so a row becomes an event as it is:

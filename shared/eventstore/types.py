@@ -117,3 +117,36 @@ class RecordedEvent(NamedTuple):
             "recorded_at": self.recorded_at.isoformat().replace("+00:00", "Z"),
             "hash": self.hash.hex(),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """A command's idempotency key and the response to replay for it."""
+
+    scope: str
+    key: str
+    request_hash: bytes
+    status: int
+    response: Any
+
+    @property
+    def row(self) -> tuple[str, str, bytes, int, Any]:
+        """The values of its idempotency row, in column order."""
+        return (self.scope, self.key, self.request_hash, self.status, self.response)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """The answer recorded for an idempotency key, replayed on a retry."""
+
+    status: int
+    body: Any
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """Where an append left its stream: the new version, and the last event's position."""
+
+    stream_id: str
+    version: int
+    position: int

@@ -20,7 +20,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.eventstore.store import IdempotencyRecord
+from shared.eventstore import IdempotencyRecord
 from shared.eventstore.types import START
 from shared.fanout import signing
 from shared.fanout import subscriptions as subs

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.eventstore.store import IdempotencyRecord
+from shared.eventstore import IdempotencyRecord
 from shared.eventstore.types import Cursor
 
 LAG_CAP = 10_000
