@@ -8,7 +8,10 @@ run of the feed from ``start`` (exclusive) to ``last``. A follower whose
 cursor falls inside that run is served from memory; one further behind
 (catching up, or a webhook receiver back from an outage) reads the database
 until it reaches the run. If the reader fails, the run is dropped and every
-follower reads the database until the reader is back.
+follower reads the database until the reader is back. While nobody follows
+(a replica that leads no projection and serves no subscriber) the reader rests
+instead of reading after every wake-up, and starts again from the head when a
+follower comes.
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ class LocalFeed:
         self._cursors: list[Cursor] = []
         self._changed = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self.followers = 0
+        self._followed = asyncio.Event()
 
     async def start_reading(self) -> None:
         """Start the reader task."""
@@ -76,6 +81,24 @@ class LocalFeed:
         idle: Idle | None = None,
     ) -> AsyncIterator[list[RecordedEvent]]:
         """Batches of the feed after ``after`` (optionally filtered), forever, in order."""
+        self.followers += 1
+        self._followed.set()
+        try:
+            async for batch in self._follow(after, limit, types, stream_id, idle):
+                yield batch
+        finally:
+            self.followers -= 1
+            if not self.followers:
+                self._followed.clear()
+
+    async def _follow(
+        self,
+        after: Cursor,
+        limit: int,
+        types: Sequence[str] | None,
+        stream_id: str | None,
+        idle: Idle | None,
+    ) -> AsyncIterator[list[RecordedEvent]]:
         wanted = frozenset(types) if types is not None else None
         cursor = after
         while True:
@@ -142,6 +165,8 @@ class LocalFeed:
     async def _read(self) -> None:
         backoff = 0.1
         while True:
+            await self._followed.wait()
+            failed = False
             try:
                 head = await self.store.head()
                 self._events, self._cursors = [], []
@@ -151,11 +176,15 @@ class LocalFeed:
                 ):
                     self._append(batch)
                     backoff = 0.1
+                    if not self.followers:
+                        break  # nobody left: rest until someone follows again
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # followers read the database meanwhile
                 log.warning("local_feed.failed", error=repr(exc))
+                failed = True
             self.start = None
             self._events, self._cursors = [], []
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
+            if failed:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)

@@ -67,3 +67,50 @@ async def test_followers_see_the_whole_feed_in_order_in_and_behind_the_window(
         await feed.stop()
         await wakeups.stop()
         await notifier.stop()
+
+
+class CountingStore(EventStore):
+    """The real store, counting its feed reads."""
+
+    reads = 0
+
+    async def read_all(self, *args, **kwargs):
+        self.reads += 1
+        return await super().read_all(*args, **kwargs)
+
+
+async def test_the_reader_rests_while_nobody_follows(db_url, schema, pool) -> None:
+    notifier = CoalescingNotifier(db_url, schema)
+    store = CountingStore(pool, on_append=notifier.poke)
+    wakeups = Wakeups(db_url, schema)
+    feed = LocalFeed(store, wakeups, poll_seconds=0.1)
+    await notifier.start()
+    await wakeups.start()
+    await feed.start_reading()
+    got: list = []
+    follower = None
+    try:
+        await append(store, 5)
+        await asyncio.sleep(0.4)
+        assert store.reads == 0 and feed.start is None
+
+        follower = asyncio.create_task(collect(feed, got))
+        await until(lambda: feed.start is not None, what="a window once followed")
+        await append(store, 5)
+        await until(lambda: len(got) == 10, what="every event, old and new")
+
+        follower.cancel()
+        await asyncio.gather(follower, return_exceptions=True)
+        await append(store, 1)  # the reader takes this batch, finds no follower, rests
+        await until(lambda: feed.start is None, what="the reader to rest")
+        resting = store.reads
+        await append(store, 5)
+        await asyncio.sleep(0.4)
+        assert store.reads == resting
+    finally:
+        if follower is not None:
+            follower.cancel()
+            await asyncio.gather(follower, return_exceptions=True)
+        await feed.stop()
+        await wakeups.stop()
+        await notifier.stop()
