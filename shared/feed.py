@@ -21,7 +21,9 @@ import httpx
 import structlog
 
 from shared.db import close_quietly, connect
+from shared.http.auth import Role, issue_token
 from shared.projections.base import lock_key
+from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -32,6 +34,30 @@ _READ = "select cursor from feed_checkpoints where name = $1"
 _LOCK = "select cursor from feed_checkpoints where name = $1 for update"
 _SAVE = "update feed_checkpoints set cursor = $2, updated_at = now() where name = $1"
 _TRY_LEAD = "select pg_try_advisory_lock($1)"
+
+
+def service_feed(
+    name: str,
+    base_url: str,
+    settings: Settings,
+    schema: str,
+    handler: Handler,
+    *,
+    subject: str,
+    types: Sequence[str] | None = None,
+) -> FeedConsumer:
+    """A consumer of another service's feed, reading as ``subject`` with the service role."""
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is not set")
+
+    def token() -> str:
+        return issue_token(
+            settings.signing_secret, subject, Role.SERVICE, issuer=settings.jwt_issuer
+        )
+
+    return FeedConsumer(
+        name, base_url, settings.database_url, schema, handler, token=token, types=types
+    )
 
 
 class FeedUnavailableError(RuntimeError):

@@ -106,6 +106,18 @@ async def fresh_migrated_database(pg_server: str, prefix: str) -> str:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
+async def unused_schema(db_url: str) -> AsyncIterator[str]:
+    """A schema name no one uses yet (for a test to migrate into); dropped afterwards."""
+    name = "m_" + uuid.uuid4().hex[:12]
+    yield name
+    conn = await asyncpg.connect(db_url)
+    try:
+        await conn.execute("drop schema if exists " + quote_ident(name) + " cascade")
+    finally:
+        await conn.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
 async def migrated_db(pg_server: str) -> AsyncIterator[str]:
     """A fresh database with both services' migrations applied."""
     yield await fresh_migrated_database(pg_server, "svc_")

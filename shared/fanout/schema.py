@@ -13,6 +13,7 @@ from uuid import UUID
 from sqlalchemy import Connection, text
 
 from shared.fanout.signing import open_secret, seal_secret
+from shared.settings import Settings
 
 SUBSCRIPTIONS_DDL: tuple[str, ...] = (
     """
@@ -80,6 +81,34 @@ where scope like 'subscriptions:%'
 _REWRITE_ANSWER = """
 update idempotency set response = cast(:response as jsonb) where scope = :scope and key = :key
 """
+
+
+def migrate_to_sealed_secrets(conn: Connection) -> None:
+    """Revision 0101, up: add ``sealed_secret``, seal every stored secret (and the
+    copies in the answers to ``POST /subscriptions`` kept for idempotent replays),
+    drop ``secret`` — all in the migration's transaction, so no plaintext survives
+    the upgrade and the schema has one shape. Sealing at the service's next start
+    instead would leave plaintext at rest until then and a second code path.
+
+    The master key comes from the settings (``MASTER_KEY``, or the dev key in
+    ``DATA_DIR``), read only when there are secrets to seal: an empty schema
+    migrates without one."""
+    conn.execute(text(ADD_SEALED_SECRET_DDL))
+    seal_stored_secrets(conn, _master_key)
+    for statement in DROP_PLAINTEXT_SECRET_DDL:
+        conn.execute(text(statement))
+
+
+def migrate_to_plaintext_secrets(conn: Connection) -> None:
+    """Revision 0101, down: the secrets opened again into the plaintext column."""
+    conn.execute(text(ADD_PLAINTEXT_SECRET_DDL))
+    open_stored_secrets(conn, _master_key)
+    for statement in DROP_SEALED_SECRET_DDL:
+        conn.execute(text(statement))
+
+
+def _master_key() -> bytes:
+    return Settings().master_key_bytes
 
 
 def seal_stored_secrets(conn: Connection, master_key: Callable[[], bytes]) -> int:

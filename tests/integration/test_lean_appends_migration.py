@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
 from shared.db import create_pool
-from shared.embedded_pg import quote_ident
 from shared.eventstore import EventStore, NewEvent, verify
 from shared.migrate import downgrade, upgrade
 
@@ -29,26 +26,14 @@ async def event_indexes(db: asyncpg.Pool | asyncpg.Connection, schema: str) -> s
     return {r["indexname"] for r in rows}
 
 
-@pytest.fixture
-async def fresh(db_url: str) -> AsyncIterator[str]:
-    """A schema name no one uses yet; dropped afterwards."""
-    name = "m_" + uuid.uuid4().hex[:12]
-    yield name
-    conn = await asyncpg.connect(db_url)
-    try:
-        await conn.execute("drop schema if exists " + quote_ident(name) + " cascade")
-    finally:
-        await conn.close()
-
-
 @pytest.mark.parametrize("service", ["accounts", "deals"])
 async def test_migrated_and_installed_event_stores_index_events_alike(
-    db_url: str, schema: str, fresh: str, service: str
+    db_url: str, schema: str, unused_schema: str, service: str
 ) -> None:
-    await upgrade(db_url, service, schema=fresh)
+    await upgrade(db_url, service, schema=unused_schema)
     conn = await asyncpg.connect(db_url)
     try:
-        assert await event_indexes(conn, fresh) == LEAN
+        assert await event_indexes(conn, unused_schema) == LEAN
         assert await event_indexes(conn, schema) == LEAN
     finally:
         await conn.close()
@@ -58,12 +43,14 @@ async def has_streams_table(db: asyncpg.Pool, schema: str) -> bool:
     return await db.fetchval("select to_regclass($1) is not null", f"{schema}.streams")
 
 
-async def test_the_migration_keeps_every_event_and_goes_back(db_url: str, fresh: str) -> None:
-    await upgrade(db_url, "deals", schema=fresh, revision="0011")
-    pool = await create_pool(db_url, fresh, min_size=1, max_size=2)
+async def test_the_migration_keeps_every_event_and_goes_back(
+    db_url: str, unused_schema: str
+) -> None:
+    await upgrade(db_url, "deals", schema=unused_schema, revision="0011")
+    pool = await create_pool(db_url, unused_schema, min_size=1, max_size=2)
     try:
-        assert await event_indexes(pool, fresh) == BEFORE
-        assert await has_streams_table(pool, fresh)
+        assert await event_indexes(pool, unused_schema) == BEFORE
+        assert await has_streams_table(pool, unused_schema)
         start = datetime(2026, 3, 1, tzinfo=UTC)
         moments = iter(start + timedelta(hours=h) for h in range(100))
         store = EventStore(pool, clock=lambda: next(moments))
@@ -71,10 +58,10 @@ async def test_the_migration_keeps_every_event_and_goes_back(db_url: str, fresh:
             kind = "Opened" if n % 3 == 0 else "Noted"
             await store.append(f"s-{n % 2}", "demo", n // 2, [NewEvent(kind, {"n": n})])
 
-        await upgrade(db_url, "deals", schema=fresh)
+        await upgrade(db_url, "deals", schema=unused_schema)
 
-        assert await event_indexes(pool, fresh) == LEAN
-        assert not await has_streams_table(pool, fresh)
+        assert await event_indexes(pool, unused_schema) == LEAN
+        assert not await has_streams_table(pool, unused_schema)
         await store.append("s-1", "demo", 3, [NewEvent("Noted", {"n": 6})])
         opened = await store.read_all(types=["Opened"])
         assert [e.data["n"] for e in opened] == [0, 3]
@@ -87,9 +74,9 @@ async def test_the_migration_keeps_every_event_and_goes_back(db_url: str, fresh:
         assert [e.version for e in await store.read_stream("s-1")] == [1, 2, 3, 4]
         assert (await verify(pool)).ok
 
-        await downgrade(db_url, "deals", fresh, "0011")
+        await downgrade(db_url, "deals", unused_schema, "0011")
 
-        assert await event_indexes(pool, fresh) == BEFORE
+        assert await event_indexes(pool, unused_schema) == BEFORE
         heads = await pool.fetch("select stream_id, version, last_hash from streams")
         last = {e.stream_id: e for e in await store.read_all()}
         assert {(h["stream_id"], h["version"], h["last_hash"]) for h in heads} == {

@@ -32,8 +32,7 @@ import asyncpg
 
 from services.accounts.domain.enums import Grade, Tier
 from services.accounts.domain.won_value import AccountWins, Won, WonValueReport, report
-from shared.feed import FeedConsumer
-from shared.http.auth import Role, issue_token
+from shared.feed import FeedConsumer, service_feed
 from shared.settings import Settings
 
 from ._util import load_rows, ts, upsert_rows
@@ -131,21 +130,13 @@ def _unwin(row: dict[str, Any]) -> None:
 
 def consumer(settings: Settings, schema: str) -> FeedConsumer:
     """The consumer that keeps the won values: the deals feed, with a service token."""
-    if not settings.database_url:
-        raise RuntimeError("DATABASE_URL is not set")
-
-    def token() -> str:
-        return issue_token(
-            settings.signing_secret, SERVICE_SUBJECT, Role.SERVICE, issuer=settings.jwt_issuer
-        )
-
-    return FeedConsumer(
+    return service_feed(
         FEED_NAME,
         settings.deals_base_url,
-        settings.database_url,
+        settings,
         schema,
         apply,
-        token=token,
+        subject=SERVICE_SUBJECT,
         types=FEED_TYPES,
     )
 

@@ -18,8 +18,7 @@ from uuid import UUID
 
 import asyncpg
 
-from shared.feed import FeedConsumer
-from shared.http.auth import Role, issue_token
+from shared.feed import FeedConsumer, service_feed
 from shared.settings import Settings
 
 FEED_NAME = "accounts-directory"
@@ -102,21 +101,13 @@ def _fold(rows: dict[UUID, dict[str, Any]], kind: str, data: dict[str, Any]) -> 
 
 def consumer(settings: Settings, schema: str) -> FeedConsumer:
     """The consumer that keeps the directory: the accounts feed, with a service token."""
-    if not settings.database_url:
-        raise RuntimeError("DATABASE_URL is not set")
-
-    def token() -> str:
-        return issue_token(
-            settings.signing_secret, SERVICE_SUBJECT, Role.SERVICE, issuer=settings.jwt_issuer
-        )
-
-    return FeedConsumer(
+    return service_feed(
         FEED_NAME,
         settings.accounts_base_url,
-        settings.database_url,
+        settings,
         schema,
         apply,
-        token=token,
+        subject=SERVICE_SUBJECT,
         types=FEED_TYPES,
     )
 

@@ -11,7 +11,6 @@ import asyncpg
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from shared.embedded_pg import quote_ident
 from shared.fanout import signing
 from shared.fanout.api import SubscriptionCreate
 from shared.http.conditional import request_fingerprint
@@ -97,16 +96,10 @@ async def test_a_changed_master_key_stops_deliveries_with_a_clear_error(
 
 
 @pytest.fixture
-async def schema_at_0100(db_url) -> str:
+async def schema_at_0100(db_url, unused_schema) -> str:
     """A deals schema migrated up to the plaintext subscriptions table (revision 0100)."""
-    name = "m_" + uuid.uuid4().hex[:12]
-    await upgrade(db_url, "deals", schema=name, revision="0100")
-    yield name
-    conn = await asyncpg.connect(db_url)
-    try:
-        await conn.execute("drop schema " + quote_ident(name) + " cascade")
-    finally:
-        await conn.close()
+    await upgrade(db_url, "deals", schema=unused_schema, revision="0100")
+    return unused_schema
 
 
 async def test_the_migration_seals_stored_secrets_and_they_keep_signing(
