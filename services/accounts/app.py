@@ -11,6 +11,7 @@ from services.accounts.handlers import AGGREGATES as _AGGREGATES
 from services.accounts.projections import all_projections, deal_values
 from shared.aggregates import Aggregate
 from shared.eventstore.crypto import KeyStore
+from shared.feed import FeedConsumer
 from shared.http.service import Runtime, ServiceSpec, create_service_app
 from shared.settings import Settings
 
@@ -25,7 +26,6 @@ service's feed (`GET /views/accounts`).
 """
 
 SCHEMA = "accounts"
-DEAL_VALUES = "deal_values"
 
 # Stream type → aggregate, for `dealtrail replay` (contacts fold with personal data locked).
 AGGREGATES: dict[str, Aggregate] = _AGGREGATES
@@ -36,20 +36,9 @@ async def _start_keys(runtime: Runtime) -> None:
     runtime.extras[KEYS] = KeyStore(runtime.pool, runtime.settings.master_key_bytes)
 
 
-async def _follow_deals(runtime: Runtime) -> None:
-    """Won values follow the deals feed, one replica at a time (like the projections,
-    only where ``PROJECTIONS_ENABLED``)."""
-    if not runtime.settings.projections_enabled:
-        return
-    consumer = deal_values.consumer(runtime.settings, SCHEMA)
-    runtime.extras[DEAL_VALUES] = consumer
-    await consumer.start()
-
-
-async def _stop_following(runtime: Runtime) -> None:
-    consumer = runtime.extras.pop(DEAL_VALUES, None)
-    if consumer is not None:
-        await consumer.stop()
+def _feeds(settings: Settings, schema: str) -> list[FeedConsumer]:
+    """The won values follow the deals feed."""
+    return [deal_values.consumer(settings, schema)]
 
 
 def service_spec(*, follow_deals: bool = True) -> ServiceSpec:
@@ -63,8 +52,8 @@ def service_spec(*, follow_deals: bool = True) -> ServiceSpec:
         routers=ROUTERS,
         projections=all_projections,
         exception_handlers=EXCEPTION_HANDLERS,
-        on_start=[_start_keys, *([_follow_deals] if follow_deals else [])],
-        on_stop=[_stop_following] if follow_deals else [],
+        on_start=[_start_keys],
+        feeds=_feeds if follow_deals else lambda _settings, _schema: [],
     )
 
 

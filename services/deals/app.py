@@ -11,6 +11,7 @@ from services.deals.api.views import views_router
 from services.deals.handlers import AGGREGATES, StateCache
 from services.deals.projections import deal_projections, directory
 from services.deals.projections.views import view_projections
+from shared.feed import FeedConsumer
 from shared.http.service import Runtime, ServiceSpec, create_service_app
 from shared.projections import Projection
 from shared.settings import Settings
@@ -18,7 +19,6 @@ from shared.settings import Settings
 __all__ = ["AGGREGATES", "create_app", "service_spec"]
 
 SCHEMA = "deals"
-DIRECTORY = "directory"
 DESCRIPTION = """Deals moving through the key-account pipeline (大客户销售流程), quotes, win/loss.
 
 Every change is an immutable event; `GET /events` is the public feed.
@@ -50,20 +50,9 @@ async def _keep_states(runtime: Runtime) -> None:
     runtime.extras[STATES] = StateCache()
 
 
-async def _follow_accounts(runtime: Runtime) -> None:
-    """The account directory follows the accounts feed, one replica at a time (like the
-    projections, it runs only where ``PROJECTIONS_ENABLED``)."""
-    if not runtime.settings.projections_enabled:
-        return
-    consumer = directory.consumer(runtime.settings, SCHEMA)
-    runtime.extras[DIRECTORY] = consumer
-    await consumer.start()
-
-
-async def _stop_following(runtime: Runtime) -> None:
-    consumer = runtime.extras.pop(DIRECTORY, None)
-    if consumer is not None:
-        await consumer.stop()
+def _feeds(settings: Settings, schema: str) -> list[FeedConsumer]:
+    """The account directory follows the accounts feed."""
+    return [directory.consumer(settings, schema)]
 
 
 def service_spec(*, follow_accounts: bool = True) -> ServiceSpec:
@@ -77,8 +66,8 @@ def service_spec(*, follow_accounts: bool = True) -> ServiceSpec:
         routers=_routers(),
         projections=_projections,
         exception_handlers=dict(EXCEPTION_HANDLERS),
-        on_start=[_keep_states, *([_follow_accounts] if follow_accounts else [])],
-        on_stop=[_stop_following] if follow_accounts else [],
+        on_start=[_keep_states],
+        feeds=_feeds if follow_accounts else lambda _settings, _schema: [],
     )
 
 

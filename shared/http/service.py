@@ -26,6 +26,7 @@ from shared.eventstore.notify import CoalescingNotifier
 from shared.fanout import Fanout
 from shared.fanout.api import subscriptions_router
 from shared.fanout.sse import stream_router
+from shared.feed import FeedConsumer
 from shared.http.audit import audit_router
 from shared.http.auth import PrincipalDep
 from shared.http.pagination import page
@@ -68,6 +69,9 @@ class ServiceSpec:
     projections: Callable[[Settings], list[Projection]] = lambda _settings: []
     upcasters: Upcasters = field(default_factory=Upcasters)
     exception_handlers: dict[type[Exception], Any] = field(default_factory=dict)
+    # Other services' feeds this one follows; like the projections, they run only
+    # where PROJECTIONS_ENABLED (and one replica at a time leads each).
+    feeds: Callable[[Settings, str], list[FeedConsumer]] = lambda _settings, _schema: []
     on_start: list[Hook] = field(default_factory=list)
     on_stop: list[Hook] = field(default_factory=list)
 
@@ -122,8 +126,11 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
         await notifier.start()
         runtime.extras["fanout"] = fanout
         await fanout.start()
+        feeds = spec.feeds(settings, spec.schema) if settings.projections_enabled else []
         if runner is not None and settings.projections_enabled:
             await runner.start()
+        for feed in feeds:
+            await feed.start()
         for hook in spec.on_start:
             await hook(runtime)
         # The cyclic collector's full passes scan every tracked object: what start-up
@@ -141,6 +148,8 @@ def create_service_app(spec: ServiceSpec, settings: Settings | None = None) -> F
         finally:
             for hook in reversed(spec.on_stop):
                 await hook(runtime)
+            for feed in feeds:
+                await feed.stop()
             if runner is not None:
                 await runner.stop()
             await fanout.stop()
