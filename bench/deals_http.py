@@ -33,18 +33,13 @@ import contextlib
 import functools
 import json
 import os
-import random
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -52,19 +47,10 @@ import httpx
 from fastapi import FastAPI, Request
 
 from bench.common import log, postgres, server_info, target
-from services.deals.domain import (
-    PRESETS,
-    DealLost,
-    DealOpened,
-    DealWon,
-    LossCause,
-    StageChanged,
-    StageMove,
-)
-from services.deals.handlers import DEAL
+from bench.deals_load import load_deals
+from bench.wrk import ensure_wrk, postmaster_pid, wrk
 from shared.db import create_pool
 from shared.embedded_pg import free_port, quote_ident
-from shared.eventstore.canonical import event_body
 from shared.http.auth import issue_token
 
 NAME = "deals_http"
@@ -117,15 +103,6 @@ def bare_app() -> FastAPI:
 
 # --- wrk ---------------------------------------------------------------------------------
 
-REPORT_LUA = """
-done = function(summary, latency, requests)
-  io.write(string.format('\\nWRK {"requests":%d,"duration_us":%d,"non_2xx":%d,"socket_errors":%d,'
-    .. '"p50_us":%d,"p95_us":%d,"p99_us":%d,"max_us":%d}\\n',
-    summary.requests, summary.duration, summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
-end
-"""
 BARE_LUA = """
 wrk.method = "POST"
 wrk.body = '{"account_id":"00000000-0000-0000-0000-000000000001","title":"Bench deal",'
@@ -209,108 +186,6 @@ end
 """
 
 
-def ensure_wrk() -> str | None:
-    """The wrk binary, installed from Debian's packages when missing; None if impossible."""
-    found = shutil.which("wrk")
-    if found:
-        return found
-    log("wrk missing: apt-get update && apt-get install -y wrk")
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "wrk"]):
-            subprocess.run(cmd, check=True, env=env, capture_output=True, timeout=300)
-    return shutil.which("wrk")
-
-
-def wrk(
-    binary: str,
-    url: str,
-    script: str,
-    *,
-    connections: int,
-    seconds: float,
-    cpu_of: tuple[int, ...] = (),
-    settle: Callable[[], float] | None = None,
-) -> dict:
-    """Run wrk with ``script`` (plus the JSON report) and return its figures; with
-    ``cpu_of`` (process ids) also the CPU those process trees spent per request;
-    with ``settle``, called after the load, the work left over counts as well (its
-    seconds are reported as ``settle_seconds``)."""
-    cpu_before = cpu_seconds(cpu_of)
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(script + REPORT_LUA)
-    try:
-        cmd = [
-            binary,
-            "-t2",
-            f"-c{connections}",
-            f"-d{max(1, round(seconds))}s",
-            "--timeout",
-            "5s",
-            "-s",
-            f.name,
-        ]
-        out = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=seconds + 60)
-    finally:
-        os.unlink(f.name)
-    settled = settle() if settle is not None else None
-    line = next((x for x in out.stdout.splitlines() if x.startswith("WRK ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk failed: {out.stdout[-500:]} {out.stderr[-500:]}")
-    raw = json.loads(line[4:])
-    cpu_ms = (cpu_seconds(cpu_of) - cpu_before) * 1000 / max(raw["requests"], 1)
-    rate = raw["requests"] / (raw["duration_us"] / 1e6)
-    ms = {k.replace("_us", "_ms"): round(v / 1000, 2) for k, v in raw.items() if k[0] in "pm"}
-    figures = {"requests": raw["requests"], "per_second": round(rate, 1), **ms,
-               "non_2xx": raw["non_2xx"], "socket_errors": raw["socket_errors"]}  # fmt: skip
-    if cpu_of:
-        figures["cpu_ms_per_request"] = round(cpu_ms, 3)
-    if settled is not None:
-        figures["settle_seconds"] = round(settled, 2)
-    return figures
-
-
-def cpu_seconds(roots: tuple[int, ...]) -> float:
-    """User + system CPU of the processes ``roots`` and their descendants (Linux /proc).
-    Unlike a rate, it does not depend on what else the machine is running."""
-    if not roots:
-        return 0.0
-    parent, spent = {}, {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parent[int(entry)], spent[int(entry)] = int(fields[1]), int(fields[11]) + int(fields[12])
-    tree, grown = set(roots), True
-    while grown:
-        children = {pid for pid, ppid in parent.items() if ppid in tree} - tree
-        tree |= children
-        grown = bool(children)
-    return sum(spent.get(pid, 0) for pid in tree) / os.sysconf("SC_CLK_TCK")
-
-
-async def postmaster_pid(db_url: str) -> int | None:
-    """The local PostgreSQL server's process id (from postmaster.pid), if readable."""
-    conn = await asyncpg.connect(db_url)
-    try:
-        data_dir = await conn.fetchval("select current_setting('data_directory')")
-    except asyncpg.PostgresError:
-        return None
-    finally:
-        await conn.close()
-    return _pid_in(data_dir)
-
-
-def _pid_in(data_dir: str) -> int | None:
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        return int(Path(data_dir, "postmaster.pid").read_text().split()[0])
-    return None
-
-
 # --- servers -----------------------------------------------------------------------------
 
 
@@ -376,101 +251,6 @@ async def fresh_database(url: str) -> AsyncIterator[str]:
         with contextlib.suppress(asyncpg.PostgresError):
             await conn.execute("drop database " + quote_ident(name) + " with (force)")
         await conn.close()
-
-
-# --- the 100k deals ---------------------------------------------------------------------
-
-
-def deal_events(deal_id: uuid.UUID, account_id: uuid.UUID, now: datetime, rnd: random.Random):
-    """A plausible history: opened in the last 180 days, moved on, sometimes won or lost."""
-    p = PRESETS["key-account"]
-    opened = now - timedelta(days=rnd.uniform(5, 180))
-    first = p.stages[0]
-    events: list[Any] = [
-        DealOpened(
-            deal_id=deal_id, account_id=account_id, title="Bulk deal",
-            owner_id=f"rep-{rnd.randrange(50)}",
-            pipeline=p.code, stage=first.code, amount=Decimal(rnd.randrange(10_000, 5_000_000)),
-            currency=rnd.choice(("CNY", "CNY", "CNY", "USD")), probability=first.probability,
-            forecast_category=first.forecast_category,
-            expected_close_date=date.today() + timedelta(days=rnd.randrange(-30, 330)),
-            source=None, at=opened,
-        )
-    ]  # fmt: skip
-    index = rnd.randrange(0, 5)
-    at = opened + timedelta(days=rnd.uniform(0, (now - opened).days))
-    if index:
-        stage = p.stages[index]
-        events.append(
-            StageChanged(
-                deal_id=deal_id, from_stage=first.code, to_stage=stage.code,
-                move=StageMove.SKIP if index > 1 else StageMove.ADVANCE,
-                skipped=tuple(s.code for s in p.stages[1:index]), reason="import",
-                override=index > 1, probability=stage.probability,
-                forecast_category=stage.forecast_category, at=at,
-            )
-        )  # fmt: skip
-    roll = rnd.random()
-    if index == 4 and roll < 0.3:
-        won = p.stages[5]
-        events.append(
-            DealWon(
-                deal_id=deal_id, contract_number="C", signed_date=at.date(),
-                contract_value=events[0].amount, quote_id=None, from_stage="negotiation",
-                stage=won.code, probability=won.probability,
-                forecast_category=won.forecast_category, at=at + timedelta(days=1),
-            )
-        )  # fmt: skip
-    elif roll < 0.1:
-        events.append(
-            DealLost(deal_id=deal_id, stage=p.stages[index].code, cause=LossCause.OTHER,
-                     competitor=None, summary="imported", at=at + timedelta(hours=1))
-        )  # fmt: skip
-    return events
-
-
-# The event store's append function (shared/eventstore/schema.py), one call a deal.
-APPEND = """
-select append_events($1, $2, 0, $3::uuid[], $4::text[], $5::integer[], $6::jsonb[],
-                     $7::jsonb[], $8::text[], $9, null, null, null, null, null)
-"""
-
-
-def _append_args(deal_id: uuid.UUID, events: list[Any], recorded_at: datetime) -> tuple:
-    new = [DEAL.codec.encode(e) for e in events]
-    meta = {"actor": "import", "role": "service"}
-    bodies = [
-        event_body(
-            stream_id=str(deal_id), stream_type="deal", version=i, event_id=e.event_id,
-            event_type=e.type, schema_version=1, data=e.data, metadata=meta,
-            recorded_at=recorded_at,
-        )
-        for i, e in enumerate(new, start=1)
-    ]  # fmt: skip
-    return (
-        str(deal_id), "deal", [e.event_id for e in new], [e.type for e in new], [1] * len(new),
-        [e.data for e in new], [meta] * len(new), bodies, recorded_at,
-    )  # fmt: skip
-
-
-async def load_deals(db_url: str, accounts: list[uuid.UUID], count: int) -> float:
-    """Append ``count`` deals straight into the store: 2,000 appends per transaction,
-    pipelined with executemany (hash chains and all, as the store writes them)."""
-    pool = await create_pool(db_url, "deals", min_size=2, max_size=2)
-    rnd, now, started = random.Random(7), datetime.now(UTC), time.perf_counter()
-    try:
-        async with pool.acquire() as conn:
-            for start in range(0, count, 2000):
-                args = []
-                for _ in range(min(2000, count - start)):
-                    deal_id = uuid.uuid4()
-                    events = deal_events(deal_id, rnd.choice(accounts), now, rnd)
-                    args.append(_append_args(deal_id, events, now))
-                async with conn.transaction():
-                    await conn.executemany(APPEND, args)
-    finally:
-        await pool.close()
-    return time.perf_counter() - started
 
 
 async def caught_up(url: str, timeout: float = 240.0) -> float:
