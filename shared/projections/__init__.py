@@ -1,6 +1,6 @@
 """Read models fed from the event store: runner, leader election, rebuild."""
 
-from shared.projections.base import Projection, lock_key
+from shared.projections.base import BATCH_WINDOW, Projection, lock_key
 from shared.projections.rebuild import RebuildReport, rebuild
 from shared.projections.runner import (
     InjectedCrashError,
@@ -12,6 +12,7 @@ from shared.projections.runner import (
 )
 
 __all__ = [
+    "BATCH_WINDOW",
     "InjectedCrashError",
     "Projection",
     "ProjectionRunner",

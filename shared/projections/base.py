@@ -9,6 +9,12 @@ import asyncpg
 
 from shared.eventstore.types import RecordedEvent
 
+# What a busy read model sets as its ``batch_window``: under a steady stream of
+# commands it gathers events for this long between batches, so it may trail by
+# ~50 ms, and each checkpoint transaction carries many events instead of a few.
+# Several events of one deal in a batch also fold into one row write.
+BATCH_WINDOW = 0.05
+
 
 class Projection(ABC):
     """A read model built from the service's events.

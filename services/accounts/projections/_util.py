@@ -12,10 +12,6 @@ import asyncpg
 from shared.eventstore import RecordedEvent
 
 ACCOUNT, CONTACT, TOUCH = "account", "contact", "touch"
-# Under a steady stream of commands the read models gather events for this long
-# between batches (see Projection.batch_window): they may trail by ~50 ms, and
-# each checkpoint transaction carries many events instead of one.
-BATCH_WINDOW = 0.05
 
 
 def ts(value: str | None) -> datetime | None:

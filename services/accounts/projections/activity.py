@@ -13,9 +13,9 @@ from typing import Any
 import asyncpg
 
 from shared.eventstore import RecordedEvent
-from shared.projections import Projection
+from shared.projections import BATCH_WINDOW, Projection
 
-from ._util import BATCH_WINDOW, TOUCH, of, ts
+from ._util import TOUCH, of, ts
 
 _ADD = """
 insert into activity_daily (owner_id, day, channel, touches) values ($1, $2, $3, $4)

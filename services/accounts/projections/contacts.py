@@ -13,9 +13,9 @@ from uuid import UUID
 import asyncpg
 
 from shared.eventstore import RecordedEvent
-from shared.projections import Projection
+from shared.projections import BATCH_WINDOW, Projection
 
-from ._util import BATCH_WINDOW, CONTACT, load_rows, of, ts, uid, upsert_rows
+from ._util import CONTACT, load_rows, of, ts, uid, upsert_rows
 
 COLUMNS = (
     "contact_id",

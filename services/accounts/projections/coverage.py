@@ -18,9 +18,9 @@ import asyncpg
 
 from services.accounts.domain.enums import BuyingRole
 from shared.eventstore import RecordedEvent
-from shared.projections import Projection
+from shared.projections import BATCH_WINDOW, Projection
 
-from ._util import ACCOUNT, BATCH_WINDOW, CONTACT, TOUCH, load_rows, of, ts, upsert_rows
+from ._util import ACCOUNT, CONTACT, TOUCH, load_rows, of, ts, upsert_rows
 
 STALE_DAYS = 30
 NEVER = datetime.min.replace(tzinfo=UTC)  # sorts an untouched account first

@@ -16,9 +16,9 @@ import asyncpg
 
 from services.accounts.domain.account import name_key
 from shared.eventstore import RecordedEvent
-from shared.projections import Projection
+from shared.projections import BATCH_WINDOW, Projection
 
-from ._util import ACCOUNT, BATCH_WINDOW, load_rows, of, ts, upsert_rows
+from ._util import ACCOUNT, load_rows, of, ts, upsert_rows
 
 COLUMNS = (
     "account_id",

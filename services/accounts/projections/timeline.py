@@ -14,9 +14,9 @@ from uuid import UUID
 import asyncpg
 
 from shared.eventstore import RecordedEvent
-from shared.projections import Projection
+from shared.projections import BATCH_WINDOW, Projection
 
-from ._util import ACCOUNT, BATCH_WINDOW, CONTACT, TOUCH, of, ts
+from ._util import ACCOUNT, CONTACT, TOUCH, of, ts
 
 _INSERT = """
 insert into timeline (event_id, account_id, at, kind, event_type, stream_id, version, actor,

@@ -21,7 +21,7 @@ import asyncpg
 
 from services.deals.domain import STREAM_TYPE
 from shared.eventstore import RecordedEvent
-from shared.projections import Projection
+from shared.projections import BATCH_WINDOW, Projection
 
 COLUMNS = (
     "deal_id", "account_id", "title", "owner_id", "pipeline", "stage", "status", "amount",
@@ -85,6 +85,7 @@ _IN_USE = "select exists (select 1 from deal_list where pipeline = $1)"
 class DealList(Projection):
     name = "deal_list"
     tables = ("deal_list",)
+    batch_window = BATCH_WINDOW
 
     async def apply(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
         mine = [e for e in events if e.stream_type == STREAM_TYPE]

@@ -35,7 +35,7 @@ from services.deals.domain import (
 )
 from services.deals.domain.checks import HUNDRED, money
 from shared.eventstore import RecordedEvent
-from shared.projections import Projection
+from shared.projections import BATCH_WINDOW, Projection
 
 from . import views_rollup
 from .views_common import CLOSED, LOST, OPEN, WON, ZERO, columns, deal_events
@@ -95,6 +95,7 @@ on conflict (deal_id, valid_from) do update set
 class DealStateHistory(Projection):
     name = "views_state_history"
     tables = ("deal_state_history", "pipeline_changes", "pipeline_tree")
+    batch_window = BATCH_WINDOW
 
     async def apply(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
         decoded = deal_events(events, TYPES)

@@ -32,7 +32,7 @@ from services.deals.domain import (
     DealWon,
 )
 from shared.eventstore import RecordedEvent
-from shared.projections import Projection
+from shared.projections import BATCH_WINDOW, Projection
 
 from .views_common import LOST, OPEN, WON, deal_events
 
@@ -91,6 +91,7 @@ def _without(names: list[str], name: str) -> list[str]:
 class Outcomes(Projection):
     name = "views_outcomes"
     tables = ("outcome_deals", "deal_outcomes")
+    batch_window = BATCH_WINDOW
 
     async def apply(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
         decoded = deal_events(events, TYPES)

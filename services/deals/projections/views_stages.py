@@ -40,7 +40,7 @@ from services.deals.domain import (
     time_in_stage,
 )
 from shared.eventstore import RecordedEvent
-from shared.projections import Projection
+from shared.projections import BATCH_WINDOW, Projection
 
 from .views_common import FORWARD_MOVES, Catalog, columns, deal_events, now, rfc3339, seconds
 
@@ -143,6 +143,7 @@ class _Stays:
 class StageVisits(Projection):
     name = "views_stage_visits"
     tables = ("deal_stage_visits", "deal_stage_funnel")
+    batch_window = BATCH_WINDOW
 
     async def apply(self, conn: asyncpg.Connection, events: list[RecordedEvent]) -> None:
         decoded = deal_events(events, TYPES)
