@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
 import jwt
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends
+from fastapi.security import HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.requests import HTTPConnection
 
 from shared.http.problems import Problem
 
@@ -132,55 +134,49 @@ def _unauthorized(detail: str) -> Problem:
     )
 
 
-_bearer = HTTPBearer(auto_error=False, description="JWT from `dealtrail token`")
 _tokens = TokenCache()
 
 
-async def current_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """FastAPI dependency: the verified caller, or 401.
+class Bearer(HTTPBearer):
+    """FastAPI dependency: the verified caller, who must hold one of ``roles`` when
+    any are given; else a 401 or 403 problem. The principal is also left on
+    ``request.state`` (for the audit read log).
 
-    The dependencies here are ``async`` although they never wait: FastAPI runs a
-    plain ``def`` dependency in a worker thread, a hop that cost about a fifth of
-    a simple command's CPU time.
+    It is FastAPI's bearer scheme (so OpenAPI shows it on every route that needs a
+    token) that verifies the token and checks the role itself: the same as three
+    chained dependencies — scheme, principal, role — did, at a third of the cost
+    per request. ``async`` although it never waits: FastAPI runs a plain ``def``
+    dependency in a worker thread, a hop that costs more than the check.
     """
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise _unauthorized("Send 'Authorization: Bearer <token>'.")
-    settings = request.app.state.settings
-    principal = _tokens.decode(
-        settings.signing_secret, credentials.credentials, issuer=settings.jwt_issuer
-    )
-    request.state.principal = principal
-    return principal
 
+    def __init__(self, roles: Iterable[Role] = (), *, refusal: str | None = None) -> None:
+        super().__init__(
+            auto_error=False, scheme_name="HTTPBearer", description="JWT from `dealtrail token`"
+        )
+        self.roles = frozenset(roles)
+        self.refusal = refusal or f"This needs one of the roles: {', '.join(sorted(self.roles))}."
 
-PrincipalDep = Annotated[Principal, Depends(current_principal)]
-
-
-def require_roles(*roles: Role):
-    """Dependency factory: the caller must hold one of ``roles`` (else 403)."""
-    allowed = frozenset(roles)
-
-    async def check(principal: PrincipalDep) -> Principal:
-        if principal.role not in allowed:
-            raise Problem(
-                403,
-                "forbidden",
-                "Not allowed",
-                f"This needs one of the roles: {', '.join(sorted(allowed))}.",
-            )
+    async def __call__(self, request: HTTPConnection) -> Principal:  # type: ignore[override]
+        scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+        if not token or scheme.lower() != "bearer":
+            raise _unauthorized("Send 'Authorization: Bearer <token>'.")
+        settings = request.app.state.settings
+        principal = _tokens.decode(settings.signing_secret, token, issuer=settings.jwt_issuer)
+        request.state.principal = principal
+        if self.roles and principal.role not in self.roles:
+            raise Problem(403, "forbidden", "Not allowed", self.refusal)
         return principal
 
-    return check
+
+PrincipalDep = Annotated[Principal, Depends(Bearer())]
 
 
-async def require_writer(principal: PrincipalDep) -> Principal:
-    """Dependency: any role that may write (auditors only read)."""
-    if not principal.can_write:
-        raise Problem(403, "forbidden", "Not allowed", "Auditors have read-only access.")
-    return principal
+def require_roles(*roles: Role) -> Bearer:
+    """Dependency: the caller must hold one of ``roles`` (else 403)."""
+    return Bearer(roles)
 
 
-WriterDep = Annotated[Principal, Depends(require_writer)]
+# Any role that may write (auditors only read).
+WriterDep = Annotated[
+    Principal, Depends(Bearer(WRITERS, refusal="Auditors have read-only access."))
+]
