@@ -14,6 +14,9 @@ httpx client would saturate first):
   single replica (one worker leads each projection). A command round ends once
   every projection has caught up: the CPU it spent doing so counts towards the
   commands, and the next bare round does not share the machine with it;
+* **floor** — the deals service's own request layer with one idempotent append and
+  nothing else (:mod:`bench.deals_floor`, no projections): what a command costs
+  before deciding, folding, its reply and the read models;
 * **pipeline view** — ``GET /views/pipeline`` (and with ``as_of``) once 100,000
   deals, appended straight into the event store in batches, have been projected.
 
@@ -47,6 +50,7 @@ import httpx
 from fastapi import FastAPI, Request
 
 from bench.common import log, postgres, server_info, target
+from bench.deals_floor import FLOOR_LUA
 from bench.deals_load import load_deals
 from bench.wrk import ensure_wrk, postmaster_pid, wrk
 from shared.db import create_pool
@@ -310,17 +314,22 @@ async def run(url: str) -> dict[str, Any]:
             "@ACCOUNTS@", ",".join(f'"{a}"' for a in accounts[:200])
         )
         bare_env = {"BENCH_BARE_URL": db_url}
+        floor_env = {**deals_env(db_url), "PROJECTIONS_ENABLED": "false"}
         postgres_pid = await postmaster_pid(db_url)
         with (
             uvicorn("bench.deals_http:bare_app", bare_env) as (bare_url, bare_pid),
+            uvicorn("bench.deals_floor:floor_app", floor_env) as (floor_url, floor_pid),
             uvicorn(DEALS_APP, deals_env(db_url)) as (deals_url, deals_pid),
         ):
-            bare, commands = [], []
+            bare, floor, commands = [], [], []
             for n in range(1, ROUNDS + 1):
-                # Alternating rounds: a load change on the machine hits both sides.
-                log(f"round {n}: bare insert, then deal commands ({CONNECTIONS} connections)")
+                # Alternating rounds: a load change on the machine hits every side.
+                log(f"round {n}: bare insert, floor, deal commands ({CONNECTIONS} connections)")
                 cpu = tuple(p for p in (bare_pid, postgres_pid) if p)
                 bare.append(wrk(binary, bare_url + "/bare", BARE_LUA, **load_args, cpu_of=cpu))
+                cpu = tuple(p for p in (floor_pid, postgres_pid) if p)
+                script = FLOOR_LUA.replace("@TOKEN@", token)
+                floor.append(wrk(binary, floor_url, script, **load_args, cpu_of=cpu))
                 cpu = tuple(p for p in (deals_pid, postgres_pid) if p)
                 settle = functools.partial(settled, deals_url)
                 commands.append(
@@ -334,14 +343,20 @@ async def run(url: str) -> dict[str, Any]:
             view = {"skipped": f"GET /views/pipeline answered {probe.status_code}"}
             log(f"view benchmark {view['skipped']}")
     bare_rate = sum(r["per_second"] for r in bare) / len(bare)
+    floor_rate = sum(r["per_second"] for r in floor) / len(floor)
     command_rate = sum(r["per_second"] for r in commands) / len(commands)
-    cpu = _cpu_ratio(bare, commands)
+    cpu = _cpu_ratio(bare, floor, commands)
     p99 = max(r["p99_ms"] for r in commands)
     return {
         "benchmark": NAME,
         "server": info,
         "load": load,
         "bare_insert": {"per_second": round(bare_rate, 1), "rounds": bare},
+        "floor": {
+            "per_second": round(floor_rate, 1),
+            "vs_bare": round(floor_rate / bare_rate, 3) if bare_rate else None,
+            "rounds": floor,
+        },
         # CPU (server + PostgreSQL) per request does not depend on the machine's other
         # load; bare ÷ command is the throughput ratio to expect on an idle machine.
         "cpu_per_request": cpu,
@@ -360,15 +375,16 @@ async def run(url: str) -> dict[str, Any]:
     }
 
 
-def _cpu_ratio(bare: list[dict], commands: list[dict]) -> dict[str, Any]:
+def _cpu_ratio(bare: list[dict], floor: list[dict], commands: list[dict]) -> dict[str, Any]:
     def mean(rounds: list[dict]) -> float | None:
         values = [r["cpu_ms_per_request"] for r in rounds if "cpu_ms_per_request" in r]
         return sum(values) / len(values) if values else None
 
-    b, c = mean(bare), mean(commands)
-    if not b or not c:
+    b, f, c = mean(bare), mean(floor), mean(commands)
+    if not b or not f or not c:
         return {"skipped": "process CPU not readable"}
-    return {"bare_ms": round(b, 3), "command_ms": round(c, 3), "bare_over_command": round(b / c, 3)}
+    return {"bare_ms": round(b, 3), "floor_ms": round(f, 3), "command_ms": round(c, 3),
+            "bare_over_command": round(b / c, 3)}  # fmt: skip
 
 
 async def bench_view(binary: str, db_url: str, accounts: list[uuid.UUID]) -> dict[str, Any]:
