@@ -23,7 +23,7 @@ httpx client would saturate first):
 Targets (2 cores): commands/s ≥ 0.4 × bare with p99 ≤ 50 ms; view p95 ≤ 20 ms.
 ``wrk`` is installed with apt-get when missing (skipped with a message if that
 fails). ``BENCH_DEALS_SECONDS`` (default 8) sets each load's length, ``BENCH_DEALS_ROUNDS``
-(default 2) the alternating bare / commands rounds,
+(default 2) the alternating bare / floor / commands rounds,
 ``BENCH_DEALS_CONNECTIONS`` (default 16) the concurrency, ``BENCH_DEALS_VIEW_DEALS``
 the deals loaded for the view. Run: ``python -m bench deals_http`` or
 ``python -m bench.deals_http``.
@@ -32,29 +32,30 @@ the deals loaded for the view. Run: ``python -m bench deals_http`` or
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
-from fastapi import FastAPI, Request
 
 from bench.common import log, postgres, server_info, target
 from bench.deals_floor import FLOOR_LUA
 from bench.deals_load import load_deals
+from bench.deals_servers import (
+    BARE_LUA,
+    BARE_TABLE,
+    SECRET,
+    caught_up,
+    deals_env,
+    fresh_database,
+    settled,
+    uvicorn,
+)
 from bench.wrk import ensure_wrk, postmaster_pid, wrk
-from shared.db import create_pool
-from shared.embedded_pg import free_port, quote_ident
 from shared.http.auth import issue_token
 
 NAME = "deals_http"
@@ -62,57 +63,14 @@ SECONDS = float(os.environ.get("BENCH_DEALS_SECONDS", "8"))
 ROUNDS = int(os.environ.get("BENCH_DEALS_ROUNDS", "2"))
 CONNECTIONS = int(os.environ.get("BENCH_DEALS_CONNECTIONS", "16"))
 VIEW_DEALS = int(os.environ.get("BENCH_DEALS_VIEW_DEALS", "100000"))
-SECRET = "bench-secret-" + "x" * 40
-MASTER_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 ACCOUNTS = 1000
 DEALS_APP = os.environ.get("BENCH_DEALS_APP", "services.deals.app:create_app")  # a factory
-BARE_TABLE = """
-create table public.bench_bare (
-    id bigint generated always as identity primary key,
-    body jsonb not null,
-    at timestamptz not null default now()
-)
-"""
 ACCOUNT_ROW = """
 insert into deals.account_directory values ($1, $2, 'east', 'u-1', $3, null, false, now())
 """
 
-# --- the bare endpoint ------------------------------------------------------------------
-
-
-def bare_app() -> FastAPI:
-    """``POST /bare``: parse the JSON body, insert one row, answer a small JSON."""
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # The services' pool (same release path, same jsonb codec), sized like theirs.
-        app.state.pool = await create_pool(
-            os.environ["BENCH_BARE_URL"], "public", min_size=2, max_size=20
-        )
-        yield
-        await app.state.pool.close()
-
-    app = FastAPI(lifespan=lifespan)
-
-    @app.post("/bare")
-    async def insert(request: Request) -> dict[str, Any]:
-        body = await request.json()
-        row_id = await request.app.state.pool.fetchval(
-            "insert into bench_bare (body) values ($1) returning id", body
-        )
-        return {"id": row_id}
-
-    return app
-
-
 # --- wrk ---------------------------------------------------------------------------------
 
-BARE_LUA = """
-wrk.method = "POST"
-wrk.body = '{"account_id":"00000000-0000-0000-0000-000000000001","title":"Bench deal",'
-  .. '"amount":"1000000.00","currency":"CNY"}'
-wrk.headers["Content-Type"] = "application/json"
-"""
 GET_LUA = """
 wrk.headers["Authorization"] = "Bearer @TOKEN@"
 """
@@ -190,102 +148,6 @@ end
 """
 
 
-# --- servers -----------------------------------------------------------------------------
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def uvicorn(factory: str, env: dict[str, str]) -> Iterator[tuple[str, int]]:
-    """``factory`` served by uvicorn with two workers on a free port; yields its URL and
-    the process id of its master."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", factory, "--factory", "--workers", "2",
-           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-           "--no-access-log"]  # fmt: skip
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url + "/healthz", timeout=1).status_code in (200, 404):
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{factory} did not start")
-            time.sleep(0.2)
-        time.sleep(1.0)  # both workers up
-        yield url, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def deals_env(db_url: str) -> dict[str, str]:
-    return {
-        "DATABASE_URL": db_url, "DEALTRAIL_ENV": "test", "JWT_SECRET": SECRET,
-        "MASTER_KEY": MASTER_KEY, "LOG_LEVEL": "WARNING", "DB_POOL_MAX": "20",
-        "PROJECTION_BATCH_SIZE": "5000", "PROJECTION_POLL_SECONDS": "0.5",
-        "ACCOUNTS_URL": f"http://127.0.0.1:{_closed_port()}",  # the directory is filled here
-    }  # fmt: skip
-
-
-@contextlib.asynccontextmanager
-async def fresh_database(url: str) -> AsyncIterator[str]:
-    """A new database migrated for both services; dropped afterwards."""
-    from shared.migrate import upgrade_all
-
-    name = "bench_deals_" + uuid.uuid4().hex[:8]
-    conn = await asyncpg.connect(url)
-    await conn.execute("create database " + quote_ident(name))
-    await conn.close()
-    db_url = url.rsplit("/", 1)[0] + "/" + name
-    try:
-        await upgrade_all(db_url)
-        yield db_url
-    finally:
-        conn = await asyncpg.connect(url)
-        with contextlib.suppress(asyncpg.PostgresError):
-            await conn.execute("drop database " + quote_ident(name) + " with (force)")
-        await conn.close()
-
-
-async def caught_up(url: str, timeout: float = 240.0) -> float:
-    """Seconds until every projection reports no lag on /readyz."""
-    started, reported = time.perf_counter(), 0.0
-    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-        while (spent := time.perf_counter() - started) < timeout:
-            checks = (await http.get("/readyz")).json().get("checks", {})
-            lags = {n: p["lag"] for n, p in checks.get("projections", {}).items()}
-            if lags and not any(lags.values()):
-                return spent
-            if spent - reported > 15:
-                log(f"projection lag (capped): {lags}")
-                reported = spent
-            await asyncio.sleep(1.0)
-    raise TimeoutError("projections did not catch up")
-
-
-def settled(url: str, timeout: float = 120.0) -> float:
-    """Seconds until no projection lags (polled quickly: it ends a measurement)."""
-    started = time.perf_counter()
-    with httpx.Client(base_url=url, timeout=10) as http:
-        while (spent := time.perf_counter() - started) < timeout:
-            checks = http.get("/readyz").json().get("checks", {})
-            lags = [p["lag"] for p in checks.get("projections", {}).values()]
-            if lags and not any(lags):
-                return spent
-            time.sleep(0.05)
-    raise TimeoutError("projections did not catch up")
-
-
 # --- the run -----------------------------------------------------------------------------
 
 
@@ -317,7 +179,7 @@ async def run(url: str) -> dict[str, Any]:
         floor_env = {**deals_env(db_url), "PROJECTIONS_ENABLED": "false"}
         postgres_pid = await postmaster_pid(db_url)
         with (
-            uvicorn("bench.deals_http:bare_app", bare_env) as (bare_url, bare_pid),
+            uvicorn("bench.deals_servers:bare_app", bare_env) as (bare_url, bare_pid),
             uvicorn("bench.deals_floor:floor_app", floor_env) as (floor_url, floor_pid),
             uvicorn(DEALS_APP, deals_env(db_url)) as (deals_url, deals_pid),
         ):
