@@ -40,7 +40,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench.common import log, percentile, postgres, server_info, target
+from bench.common import fresh_database, log, percentile, postgres, server_info, target
 from services.accounts.domain.enums import BuyingRole, Channel, Scope
 from services.accounts.domain.events import (
     AccountOpened,
@@ -112,21 +112,9 @@ async def run(url: str) -> dict[str, Any]:
     }
 
 
-@contextlib.asynccontextmanager
-async def database(url: str) -> AsyncIterator[str]:
+def database(url: str) -> contextlib.AbstractAsyncContextManager[str]:
     """A fresh database with the accounts migrations applied; dropped afterwards."""
-    name = "bench_accounts_" + uuid.uuid4().hex[:8]
-    conn = await asyncpg.connect(url)
-    await conn.execute("create database " + quote_ident(name))
-    await conn.close()
-    db = url.rsplit("/", 1)[0] + "/" + name
-    try:
-        await upgrade(db, "accounts")
-        yield db
-    finally:
-        conn = await asyncpg.connect(url)
-        await conn.execute("drop database if exists " + quote_ident(name) + " with (force)")
-        await conn.close()
+    return fresh_database(url, "bench_accounts", lambda db: upgrade(db, "accounts"))
 
 
 @contextlib.asynccontextmanager

@@ -86,6 +86,32 @@ async def fresh_schema(url: str, prefix: str = "bench") -> AsyncIterator[str]:
                 await conn.close()
 
 
+@contextlib.asynccontextmanager
+async def fresh_database(
+    url: str, prefix: str, migrate: Callable[[str], Awaitable[Any]] | None = None
+) -> AsyncIterator[str]:
+    """A new database on ``url``'s server, migrated by ``migrate`` (given its URL);
+    yields its URL and drops it afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("create database " + quote_ident(name))
+    finally:
+        await conn.close()
+    db_url = url.rsplit("/", 1)[0] + "/" + name
+    try:
+        if migrate is not None:
+            await migrate(db_url)
+        yield db_url
+    finally:
+        conn = await asyncpg.connect(url)
+        try:
+            with contextlib.suppress(asyncpg.PostgresError):
+                await conn.execute("drop database if exists " + quote_ident(name) + " with (force)")
+        finally:
+            await conn.close()
+
+
 async def server_info(url: str) -> dict[str, Any]:
     """What the figures were measured on."""
     conn = await asyncpg.connect(url)

@@ -17,17 +17,16 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import asyncpg
 import httpx
 from fastapi import FastAPI, Request
 
+from bench import common
 from bench.common import log
 from shared.db import create_pool
-from shared.embedded_pg import free_port, quote_ident
+from shared.embedded_pg import free_port
 
 SECRET = "bench-secret-" + "x" * 40
 MASTER_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
@@ -117,24 +116,11 @@ def deals_env(db_url: str) -> dict[str, str]:
     }  # fmt: skip
 
 
-@contextlib.asynccontextmanager
-async def fresh_database(url: str) -> AsyncIterator[str]:
+def fresh_database(url: str) -> contextlib.AbstractAsyncContextManager[str]:
     """A new database migrated for both services; dropped afterwards."""
     from shared.migrate import upgrade_all
 
-    name = "bench_deals_" + uuid.uuid4().hex[:8]
-    conn = await asyncpg.connect(url)
-    await conn.execute("create database " + quote_ident(name))
-    await conn.close()
-    db_url = url.rsplit("/", 1)[0] + "/" + name
-    try:
-        await upgrade_all(db_url)
-        yield db_url
-    finally:
-        conn = await asyncpg.connect(url)
-        with contextlib.suppress(asyncpg.PostgresError):
-            await conn.execute("drop database " + quote_ident(name) + " with (force)")
-        await conn.close()
+    return common.fresh_database(url, "bench_deals", upgrade_all)
 
 
 async def caught_up(url: str, timeout: float = 240.0) -> float:

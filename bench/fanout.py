@@ -30,13 +30,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import nats
 
-from bench.common import checkpoint, log, percentile, server_info, target
+from bench.common import checkpoint, fresh_database, log, percentile, server_info, target
 from shared.db import create_pool
-from shared.embedded_pg import free_port, quote_ident
+from shared.embedded_pg import free_port
 from shared.eventstore import EventStore, NewEvent
 from shared.eventstore.notify import CoalescingNotifier
 from shared.fanout.nats_server import EmbeddedNats
@@ -56,7 +55,7 @@ async def run(url: str) -> dict[str, Any]:
     """Measure all three channels at once against the PostgreSQL at ``url``."""
     started = time.perf_counter()
     info = await server_info(url)
-    async with fresh_database(url) as db, contextlib.AsyncExitStack() as stack:
+    async with fresh_database(url, "bench_fanout") as db, contextlib.AsyncExitStack() as stack:
         await upgrade_all(db)
         folder = Path(tempfile.mkdtemp(prefix="dealtrail-bench-nats-"))
         stack.callback(shutil.rmtree, folder, True)
@@ -122,25 +121,6 @@ async def run(url: str) -> dict[str, Any]:
         "all_targets_pass": all(t["pass"] for t in targets.values()),
         "elapsed_s": round(time.perf_counter() - started, 1),
     }
-
-
-@contextlib.asynccontextmanager
-async def fresh_database(url: str):
-    """A new database on the server (dropped afterwards) to migrate the services into."""
-    name = f"bench_fanout_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("create database " + quote_ident(name))
-    finally:
-        await conn.close()
-    try:
-        yield url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        conn = await asyncpg.connect(url)
-        try:
-            await conn.execute("drop database if exists " + quote_ident(name) + " with (force)")
-        finally:
-            await conn.close()
 
 
 def start_service(db: str, nats_url: str, port: int) -> subprocess.Popen:
