@@ -1,4 +1,7 @@
-"""The event store: append with optimistic concurrency, per-stream reads, the global feed."""
+"""The event store: append with optimistic concurrency, per-stream reads, the global feed.
+
+The SQL it runs is in :mod:`shared.eventstore.statements`.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,19 @@ import asyncpg
 
 from shared.eventstore.canonical import chain_hash, event_body
 from shared.eventstore.heads import StreamHeads
+from shared.eventstore.statements import (
+    APPEND,
+    APPEND_ONE,
+    COUNT_AFTER,
+    HEAD,
+    IDEMPOTENCY,
+    OLDEST_XID_AGE,
+    READ_ALL,
+    READ_ALL_FILTERED,
+    READ_FOR_COMMAND,
+    READ_STREAM,
+    STREAM_VERSION,
+)
 from shared.eventstore.types import (
     START,
     AppendResult,
@@ -28,119 +44,13 @@ S = TypeVar("S")
 
 WRONG_VERSION_SQLSTATE = "DT409"
 
-_APPEND = """
-select append_events($1, $2, $3, $4::uuid[], $5::text[], $6::integer[], $7::jsonb[],
-                     $8::jsonb[], $9::text[], $10, $11, $12, $13, $14, $15)
-"""
-# One event, the common case, as one statement. The (stream_id, version) key is
-# the version check: a writer that read an older version finds the next one
-# taken, gets no row back and writes nothing. When the hash to chain from is
-# known ($9 is then the new event's hash) the append is a plain insert;
-# otherwise the previous event's row supplies it ($9 is the canonical body).
-_EVENT_COLUMNS = """stream_id, stream_type, version, event_id, event_type,
-                    schema_version, data, metadata, recorded_at, hash"""
-_INSERT_CHAINED = f"""
-insert into events ({_EVENT_COLUMNS})
-values ($1, $2, $3 + 1, $4, $5, $6, $7, $8, $10, $9)
-on conflict (stream_id, version) do nothing
-returning position, hash
-"""
-_INSERT_AFTER_PREVIOUS = f"""
-insert into events ({_EVENT_COLUMNS})
-select $1, $2, $3 + 1, $4, $5, $6, $7, $8, $10, sha256(hash || convert_to($9, 'UTF8'))
-from events where stream_id = $1 and version = $3
-on conflict (stream_id, version) do nothing
-returning position, hash
-"""
-
-
-def _with_idempotency(insert: str) -> str:
-    """The same append, also recording the idempotency key ($11-$15) if it wrote."""
-    return f"""
-with event as ({insert}),
-idem as (
-    insert into idempotency (scope, key, request_hash, status, response, stream_id)
-    select $11, $12, $13, $14, $15, $1 from event
-)
-select position, hash from event
-"""
-
-
-# (hash known?, idempotency record?) -> statement
-_APPEND_ONE = {
-    (True, False): _INSERT_CHAINED,
-    (False, False): _INSERT_AFTER_PREVIOUS,
-    (True, True): _with_idempotency(_INSERT_CHAINED),
-    (False, True): _with_idempotency(_INSERT_AFTER_PREVIOUS),
-}
-_COLUMNS = """position, tx_id, stream_id, stream_type, version, event_id, event_type,
-              schema_version, data, metadata, recorded_at, hash"""
-_READ_STREAM = f"""
-select {_COLUMNS} from events
-where stream_id = $1 and version <= $2 and recorded_at <= $3
-order by version
-"""
-# Only transactions older than every running one are read: their ids are below
-# the snapshot's xmin, so nothing that commits later can sort before them.
-_READ_ALL = f"""
-select {_COLUMNS} from events
-where (tx_id, position) > ($1::xid8, $2::bigint)
-  and tx_id < pg_snapshot_xmin(pg_current_snapshot())
-order by tx_id, position
-limit $3
-"""
-_READ_ALL_FILTERED = f"""
-select {_COLUMNS} from events
-where (tx_id, position) > ($1::xid8, $2::bigint)
-  and tx_id < pg_snapshot_xmin(pg_current_snapshot())
-  and ($4::text[] is null or event_type = any($4::text[]))
-  and ($5::text is null or stream_id = $5::text)
-order by tx_id, position
-limit $3
-"""
-_HEAD = """
-select tx_id, position from events
-where tx_id < pg_snapshot_xmin(pg_current_snapshot())
-order by tx_id desc, position desc
-limit 1
-"""
-_STREAM_VERSION = "select coalesce(max(version), 0) from events where stream_id = $1"
-_IDEMPOTENCY = """
-select request_hash, status, response from idempotency where scope = $1 and key = $2
-"""
-_COUNT_AFTER = """
-select count(*) from events
-where (tx_id, position) > ($1::xid8, $2::bigint)
-  and tx_id < pg_snapshot_xmin(pg_current_snapshot())
-"""
-_OLDEST_XID_AGE = """
-select coalesce(max(age(backend_xid)), 0)::bigint from pg_stat_activity
-where backend_xid is not null
-"""
-
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 _MAX_VERSION = 2**31 - 1
 
 
-# _COLUMNS is in RecordedEvent's field order, so a row becomes an event as it is:
+# The statements select COLUMNS in RecordedEvent's field order, so a row becomes an event:
 # the tuple is built straight from the record, without a call per field.
 _tuple_new = tuple.__new__
-
-
-# A command's reads in one round trip: the response stored for its idempotency key
-# and, only when there is none, the stream's events after the version the caller
-# has already folded. Every row repeats the (null) record; with no events there is
-# one row of nulls.
-_READ_FOR_COMMAND = f"""
-select i.request_hash, i.status, i.response, e.*
-from (values (1)) as one (x)
-left join idempotency i on i.scope = $3 and i.key = $4
-left join lateral (
-    select {_COLUMNS} from events
-    where stream_id = $1 and version > $2 and i.key is null
-) e on true
-order by e.version
-"""
 
 
 class EventStore:
@@ -233,7 +143,7 @@ class EventStore:
         previous = self._heads.hash_at(stream_id, expected_version) if expected_version else None
         chained = expected_version == 0 or previous is not None
         row = await runner.fetchrow(
-            _APPEND_ONE[chained, idem is not None],
+            APPEND_ONE[chained, idem is not None],
             stream_id,
             stream_type,
             expected_version,
@@ -247,7 +157,7 @@ class EventStore:
             *(idem.row if idem else ()),
         )
         if row is None:  # the next version was taken: nothing written
-            actual = await runner.fetchval(_STREAM_VERSION, stream_id)
+            actual = await runner.fetchval(STREAM_VERSION, stream_id)
             raise WrongExpectedVersionError(stream_id, expected_version, actual)
         if _committed(runner):
             self._heads.learn(stream_id, expected_version + 1, row[1])
@@ -267,7 +177,7 @@ class EventStore:
     ) -> int:
         try:
             return await runner.fetchval(
-                _APPEND,
+                APPEND,
                 stream_id,
                 stream_type,
                 expected_version,
@@ -299,7 +209,7 @@ class EventStore:
 
         Raises :class:`IdempotencyKeyReusedError` if the key came with another request.
         """
-        row = await self.pool.fetchrow(_IDEMPOTENCY, scope, key)
+        row = await self.pool.fetchrow(IDEMPOTENCY, scope, key)
         if row is None:
             return None
         if bytes(row["request_hash"]) != request_hash:
@@ -308,7 +218,7 @@ class EventStore:
 
     async def stream_version(self, stream_id: str) -> int:
         """Current version of a stream; 0 when it does not exist."""
-        return await self.pool.fetchval(_STREAM_VERSION, stream_id)
+        return await self.pool.fetchval(STREAM_VERSION, stream_id)
 
     async def read_stream(
         self,
@@ -320,7 +230,7 @@ class EventStore:
     ) -> list[RecordedEvent]:
         """A stream's events in version order, up to a version and/or a moment."""
         rows = await self.pool.fetch(
-            _READ_STREAM,
+            READ_STREAM,
             stream_id,
             _MAX_VERSION if to_version is None else to_version,
             _FAR_FUTURE if as_of is None else as_of,
@@ -347,10 +257,10 @@ class EventStore:
         """
         runner = conn or self.pool
         if types is None and stream_id is None:
-            rows = await runner.fetch(_READ_ALL, after.tx_id, after.position, limit)
+            rows = await runner.fetch(READ_ALL, after.tx_id, after.position, limit)
         else:
             rows = await runner.fetch(
-                _READ_ALL_FILTERED,
+                READ_ALL_FILTERED,
                 after.tx_id,
                 after.position,
                 limit,
@@ -361,16 +271,16 @@ class EventStore:
 
     async def head(self, conn: asyncpg.Connection | None = None) -> Cursor:
         """Cursor of the last event a feed reader can see now."""
-        row = await (conn or self.pool).fetchrow(_HEAD)
+        row = await (conn or self.pool).fetchrow(HEAD)
         return START if row is None else Cursor(row["tx_id"], row["position"])
 
     async def count_after(self, after: Cursor) -> int:
         """How many visible events lie after ``after`` (projection lag)."""
-        return await self.pool.fetchval(_COUNT_AFTER, after.tx_id, after.position)
+        return await self.pool.fetchval(COUNT_AFTER, after.tx_id, after.position)
 
     async def oldest_transaction_age(self) -> int:
         """Age in transactions of the oldest open writing transaction (holds the feed back)."""
-        return await self.pool.fetchval(_OLDEST_XID_AGE)
+        return await self.pool.fetchval(OLDEST_XID_AGE)
 
     def _decode(self, rows: Iterable[asyncpg.Record], upcast: bool) -> list[RecordedEvent]:
         events = [_tuple_new(RecordedEvent, r) for r in rows]
@@ -393,7 +303,7 @@ class EventStore:
 
         Raises :class:`IdempotencyKeyReusedError` if the key came with another request.
         """
-        rows = await self.pool.fetch(_READ_FOR_COMMAND, stream_id, after_version, scope, key)
+        rows = await self.pool.fetch(READ_FOR_COMMAND, stream_id, after_version, scope, key)
         first = rows[0]
         if first["request_hash"] is not None:
             if bytes(first["request_hash"]) != request_hash:
