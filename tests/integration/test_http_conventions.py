@@ -48,6 +48,26 @@ async def test_writes_need_a_token_and_auditors_cannot_write(client) -> None:
     assert forged.status_code == 401
     auditor = await client.post(f"/counters/{cid}", headers=auth("auditor", "a1"))
     assert auditor.status_code == 403 and auditor.json()["type"].endswith("/forbidden")
+    assert auditor.json()["detail"] == "Auditors have read-only access."
+
+
+async def test_only_a_bearer_token_counts_and_openapi_shows_the_scheme(client) -> None:
+    cid = new_id()
+    token = auth()["Authorization"].removeprefix("Bearer ")
+    for header in (f"Basic {token}", token, "Bearer ", "Bearer"):
+        refused = await client.post(f"/counters/{cid}", headers={"Authorization": header})
+        assert refused.status_code == 401, header
+        assert refused.headers["www-authenticate"] == 'Bearer realm="dealtrail"'
+        assert refused.json()["detail"] == "Send 'Authorization: Bearer <token>'."
+    lower = await client.post(f"/counters/{cid}", headers={"Authorization": f"bearer {token}"})
+    assert lower.status_code == 201  # the scheme is case-insensitive (RFC 9110)
+
+    spec = (await client.get("/openapi.json")).json()
+    schemes = spec["components"]["securitySchemes"]
+    assert list(schemes) == ["HTTPBearer"]
+    assert (schemes["HTTPBearer"]["type"], schemes["HTTPBearer"]["scheme"]) == ("http", "bearer")
+    assert spec["paths"]["/counters/{counter_id}"]["post"]["security"] == [{"HTTPBearer": []}]
+    assert "security" not in spec["paths"]["/healthz"]["get"]
 
 
 async def test_etag_and_if_match(client) -> None:
