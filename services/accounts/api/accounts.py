@@ -98,7 +98,7 @@ async def list_accounts(
     cursor: str | None = None,
     limit: Limit = 50,
 ) -> dict:
-    """The account directory in name order (from a projection: may lag by milliseconds)."""
+    """The account directory in name order (from a projection: may trail by up to ~50 ms)."""
     where = directory.DirectoryFilter(
         grade=grade,
         tier=tier,

@@ -80,7 +80,7 @@ async def list_deals(
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict:
-    """Deals, newest first (from a projection: may lag the commands by milliseconds).
+    """Deals, newest first (from a projection: may trail the commands by up to ~50 ms).
     ``stalled``: open, with no stage change and no touch for longer than the stage's
     stall limit."""
     where = deal_list.DealFilter(
