@@ -78,6 +78,18 @@ values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 
 Op = Callable[[], Awaitable[Any]]
 
+# The kinds of append measured against the bare INSERT: kind -> (stream name prefix,
+# through the service pool?, with an idempotency record?, a new stream each time?).
+APPENDS = {
+    "store": ("s", False, False, False),
+    "store_idem": ("i", False, True, False),
+    "store_new": ("n", False, False, True),
+    "store_new_idem": ("m", False, True, True),
+    "store_pool": ("p", True, False, False),
+    "store_pool_idem": ("q", True, True, False),
+}
+AT_TOP_ONLY = frozenset({"store_new", "store_new_idem", "store_pool", "store_pool_idem"})
+
 
 # --- 1. append ------------------------------------------------------------------
 
@@ -205,37 +217,21 @@ async def bench_append(url: str, schema: str) -> dict[str, Any]:
         pooled = EventStore(pool)
         per_c: dict[str, Any] = {}
         for c in CONCURRENCIES:
-            kinds = {
-                "bare": [bare_op(conns[i], f"b{c}-{i}") for i in range(c)],
-                "store": [
-                    append_op(lanes[i], f"s{c}-{i}", idempotent=False, new_streams=False)
+            kinds = {"bare": [bare_op(conns[i], f"b{c}-{i}") for i in range(c)]}
+            for kind, (prefix, through_pool, idempotent, new_streams) in APPENDS.items():
+                if kind in AT_TOP_ONLY and c != top:
+                    continue
+                kinds[kind] = [
+                    append_op(
+                        pooled if through_pool else lanes[i],
+                        f"{prefix}{c}-{i}",
+                        idempotent=idempotent,
+                        new_streams=new_streams,
+                    )
                     for i in range(c)
-                ],
-                "store_idem": [
-                    append_op(lanes[i], f"i{c}-{i}", idempotent=True, new_streams=False)
-                    for i in range(c)
-                ],
-            }
+                ]
             if c == top:
-                kinds |= {
-                    "store_new": [
-                        append_op(lanes[i], f"n{c}-{i}", idempotent=False, new_streams=True)
-                        for i in range(c)
-                    ],
-                    "store_new_idem": [
-                        append_op(lanes[i], f"m{c}-{i}", idempotent=True, new_streams=True)
-                        for i in range(c)
-                    ],
-                    "store_pool": [
-                        append_op(pooled, f"p{c}-{i}", idempotent=False, new_streams=False)
-                        for i in range(c)
-                    ],
-                    "store_pool_idem": [
-                        append_op(pooled, f"q{c}-{i}", idempotent=True, new_streams=False)
-                        for i in range(c)
-                    ],
-                    "bare_pool": [bare_op(pool, f"r{c}-{i}") for i in range(c)],
-                }
+                kinds["bare_pool"] = [bare_op(pool, f"r{c}-{i}") for i in range(c)]
             slices = SLICES_AT_MAX if c == top else SLICES
             m = await measure_interleaved(kinds, slices)
             bare = m["bare"]["rate"]
